@@ -1,0 +1,119 @@
+"""The detector config file: YAML validated by pydantic, unknown keys rejected.
+
+Errors name the file, the line where known, the field path and the reason, one per problem.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from detectors.errors import ConfigError
+from detectors.rules.failed_login_burst import FailedLoginBurstConfig
+
+__all__ = ["Config", "DetectorsConfig", "default_config", "load_config", "parse_config"]
+
+
+class DetectorsConfig(BaseModel):
+    """One section per detector; the key is the detector's name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    failed_login_burst: FailedLoginBurstConfig = FailedLoginBurstConfig()
+
+
+class Config(BaseModel):
+    """Everything analysts tune. Secrets never live here: they come from the environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    allowed_lateness_seconds: float = Field(
+        300.0, ge=0, le=86400,
+        description="how far behind a key's newest event time an event may arrive and still count",
+    )
+    sensitive_environments: tuple[str, ...] = ("production",)
+    detectors: DetectorsConfig = DetectorsConfig()
+
+
+def parse_config(text: str, *, source: str = "<config>") -> Config:
+    """Validate YAML text; raise :class:`ConfigError` listing every problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{where}: not valid YAML: {reason}"]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: the top level must be a mapping, not {type(data).__name__}"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = _key_lines(text)
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            path = tuple(str(p) for p in err["loc"])
+            line = _nearest_line(lines, path)
+            where = f"{source}:{line}" if line else source
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            problems.append(f"{where}: {'.'.join(path) or '(top level)'}: {msg}")
+        raise ConfigError(problems) from exc
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; missing or unreadable files are a ConfigError too."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{p}: not UTF-8 text"]) from exc
+    return parse_config(text, source=str(p))
+
+
+def default_config() -> Config:
+    """The config that ships with accessguard (``detectors/default_config.yaml``)."""
+    text = resources.files("detectors").joinpath("default_config.yaml").read_text("utf-8")
+    return parse_config(text, source="default_config.yaml")
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Map each mapping key path (and list index) in the YAML to its 1-based line."""
+    out: dict[tuple[str, ...], int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return out
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                out[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                sub = (*path, str(i))
+                out[sub] = item.start_mark.line + 1
+                walk(item, sub)
+
+    walk(root, ())
+    return out
+
+
+def _nearest_line(lines: dict[tuple[str, ...], int], path: tuple[str, ...]) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None

@@ -1,0 +1,175 @@
+"""The v1 access event: the contract between apps and accessguard.
+
+>>> ev = parse_event(b'{"event_id": "e1", "timestamp": "2026-03-01T10:00:00+01:00",'
+...                  b' "user": "alice", "action": "login", "outcome": "failure",'
+...                  b' "source_ip": "203.0.113.9"}')
+>>> ev.timestamp.isoformat(), ev.ts
+('2026-03-01T09:00:00+00:00', 1772355600.0)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from functools import lru_cache
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from detectors.errors import EventError
+
+__all__ = [
+    "KNOWN_ACTIONS",
+    "MAX_EVENT_BYTES",
+    "AccessEvent",
+    "Geo",
+    "event_json_schema",
+    "parse_event",
+]
+
+#: Messages larger than this are rejected before parsing.
+MAX_EVENT_BYTES = 1024 * 1024
+
+KNOWN_ACTIONS = frozenset(
+    {
+        "login", "logout", "mfa", "view", "create", "modify", "delete", "elevate",
+        "token_use", "key_create", "key_rotate", "key_revoke",
+    }
+)
+
+_ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class Geo(BaseModel):
+    """Where the request came from, if the producer (or enrichment) knows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country: str | None = Field(None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    city: str | None = Field(None, max_length=128)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    asn: int | None = Field(None, ge=0, description="autonomous system number of the source network")
+
+
+class AccessEvent(BaseModel):
+    """One access event: who did what, to which resource, when, from where, with what outcome."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    event_id: str = Field(min_length=1, max_length=128, description="unique id from the producer")
+    timestamp: AwareDatetime = Field(description="RFC 3339 with offset; normalised to UTC")
+    user: str = Field(min_length=1, max_length=256, description="principal: person or service")
+    action: str = Field(description="lowercase word, e.g. login, view, elevate, key_rotate")
+    outcome: Literal["success", "failure", "denied"]
+    source_ip: str | None = Field(None, description="IPv4 or IPv6 origin; required for network access")
+    resource: str | None = Field(None, max_length=1024)
+    environment: str | None = Field(None, max_length=64)
+    roles: tuple[str, ...] = ()
+    actor_type: Literal["human", "service"] = "human"
+    mfa: str | None = Field(None, max_length=64, description="MFA method used, or null")
+    credential_id: str | None = Field(None, max_length=256, description="key/token id, never the secret")
+    session_id: str | None = Field(None, max_length=256)
+    service: str | None = Field(None, max_length=256)
+    user_agent: str | None = Field(None, max_length=1024)
+    geo: Geo | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @field_validator("action")
+    @classmethod
+    def _lower_word(cls, value: str) -> str:
+        if not _ACTION_RE.match(value):
+            raise ValueError("must be a lowercase word (a-z, 0-9, _), at most 64 characters")
+        return value
+
+    @field_validator("source_ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        return None if value is None else _normalise_ip(value)
+
+    @property
+    def ts(self) -> float:
+        """Event time as POSIX seconds (UTC); what windows and expiry run on."""
+        return self.timestamp.timestamp()
+
+    def to_json(self) -> bytes:
+        """Canonical JSON bytes (UTC timestamp, no unset optional fields)."""
+        return self.model_dump_json(exclude_defaults=True).encode()
+
+
+@lru_cache(maxsize=65536)
+def _normalise_ip(value: str) -> str:
+    # Cached: sources repeat, and ipaddress parsing costs more than the rest of validation.
+    try:
+        return ipaddress.ip_address(value).compressed
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in err["loc"]) or "event"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_event(raw: bytes | str) -> AccessEvent:
+    """Validate one JSON-encoded event; raise :class:`EventError` with a one-line reason."""
+    size = len(raw)
+    if size > MAX_EVENT_BYTES:
+        raise EventError(f"message is {size} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        # One pass in pydantic-core; the slow explanations below run only for bad input.
+        return AccessEvent.model_validate_json(raw)
+    except ValidationError as exc:
+        raise EventError(_explain(raw, exc)) from exc
+
+
+def _explain(raw: bytes | str, exc: ValidationError) -> str:
+    if isinstance(raw, bytes):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return f"not UTF-8: {err.reason} at byte {err.start}"
+    errors = exc.errors(include_url=False, include_input=False)
+    if errors and errors[0]["type"] == "json_invalid":
+        try:
+            json.loads(raw)
+        except json.JSONDecodeError as err:
+            return f"not JSON: {err.msg} at line {err.lineno} column {err.colno}"
+        except RecursionError:
+            return "not JSON: nested too deeply"
+        return f"not JSON: {errors[0]['msg']}"
+    if errors and errors[0]["type"] == "model_type" and not errors[0]["loc"]:
+        value = json.loads(raw)
+        return f"a JSON {_json_kind(value)} is not an event object"
+    return _describe(exc)
+
+
+def _json_kind(value: object) -> str:
+    kinds = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)
+
+
+def event_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the v1 event, as published by ``accessguard schema``."""
+    schema = AccessEvent.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://accessguard.dev/schemas/access-event/v1.json"
+    schema["title"] = "AccessEvent v1"
+    return schema

@@ -1,0 +1,1 @@
+"""Rule detectors: one module per detector, named as its config key."""

@@ -1,0 +1,107 @@
+"""``failed_login_burst``: N failed logins for one user within T seconds.
+
+Fires once per incident. An incident stays open while failures keep coming less than
+``window_seconds`` apart; a quiet gap longer than that closes it, and the next burst is a new
+incident (with a new alert id). "Within T" is inclusive: the N-th failure may come exactly T
+seconds after the first. Failures older than the user's newest event time minus the allowed
+lateness are ignored (counted in ``late``); later ones are placed in event-time order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from detectors.base import Detector, DetectorConfig
+from detectors.events import AccessEvent
+from detectors.findings import Finding, Severity
+from detectors.text import duration, plural
+from detectors.windows import expire, first_span, insert, is_late
+
+__all__ = ["FailedLoginBurst", "FailedLoginBurstConfig"]
+
+
+class FailedLoginBurstConfig(DetectorConfig):
+    threshold: int = Field(5, ge=2, le=1000, description="failed logins that make a burst (N)")
+    window_seconds: float = Field(300.0, gt=0, le=86400, description="span they must fit in (T)")
+    severity: Severity = "high"
+
+
+class FailedLoginBurst(Detector[FailedLoginBurstConfig]):
+    """N failed logins for one user within T seconds.
+
+    >>> from detectors.testing import make_event
+    >>> det = FailedLoginBurst(FailedLoginBurstConfig(threshold=2, window_seconds=60))
+    >>> state, found = det.step(None, make_event(ts=0, outcome="failure"))
+    >>> state, found = det.step(state, make_event(ts=30, outcome="failure"))
+    >>> found[0].evidence["count"], found[0].severity
+    (2, 'high')
+    """
+
+    name = "failed_login_burst"
+    key_kind = "user"
+    config_model = FailedLoginBurstConfig
+
+    def accepts(self, event: AccessEvent) -> bool:
+        return event.outcome == "failure" and event.action == "login"
+
+    def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
+        cfg = self.config
+        ts = event.ts
+        st = state if state is not None else {"wm": ts, "e": [], "open": None}
+        if is_late(st["wm"], ts, self.allowed_lateness_seconds):
+            st["late"] = st.get("late", 0) + 1
+            return st, []
+        st["wm"] = max(st["wm"], ts)
+        open_ = st["open"]
+        if open_ is not None:
+            if ts - open_[1] <= cfg.window_seconds:  # the incident goes on
+                open_[1] = max(open_[1], ts)
+                open_[2] += 1
+                return st, []
+            st["open"] = None
+        entries: list[list[Any]] = st["e"]
+        entry = [ts, event.event_id, event.source_ip]
+        insert(entries, entry, max_entries=4 * cfg.threshold)
+        expire(entries, older_than=st["wm"] - cfg.window_seconds - self.allowed_lateness_seconds)
+        span = first_span(
+            entries, count=cfg.threshold, span_seconds=cfg.window_seconds,
+            containing=entries.index(entry),
+        )
+        if span is None:
+            return st, []
+        burst = entries[span[0] : span[1] + 1]
+        st["open"] = [burst[0][1], burst[-1][0], len(burst)]
+        st["e"] = []
+        return st, [self._finding(event.user, burst)]
+
+    def _finding(self, user: str, burst: list[list[Any]]) -> Finding:
+        cfg = self.config
+        first, last = burst[0][0], burst[-1][0]
+        ips = tuple(dict.fromkeys(ip for _, _, ip in burst if ip))
+        where = f" from {', '.join(ips[:5])}" + (f" and {len(ips) - 5} more" if len(ips) > 5 else "")
+        return Finding(
+            detector=self.name,
+            severity=cfg.severity,
+            key_kind="user",
+            key=user,
+            title=f"Failed-login burst for {user}",
+            explanation=(
+                f"{user} failed to log in {plural(len(burst), 'time')} within "
+                f"{duration(last - first)}{where if ips else ''} "
+                f"(threshold: {cfg.threshold} within {duration(cfg.window_seconds)})."
+            ),
+            incident=burst[0][1],
+            first_seen=first,
+            last_seen=last,
+            event_ids=tuple(eid for _, eid, _ in burst),
+            user=user,
+            source_ips=ips,
+            evidence={
+                "count": len(burst),
+                "threshold": cfg.threshold,
+                "window_seconds": cfg.window_seconds,
+                "span_seconds": round(last - first, 3),
+            },
+        )

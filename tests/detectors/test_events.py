@@ -1,0 +1,67 @@
+import json
+
+import pytest
+
+from detectors.errors import EventError
+from detectors.events import MAX_EVENT_BYTES, event_json_schema, parse_event
+
+GOOD = {
+    "event_id": "01HZX3",
+    "timestamp": "2026-03-01T10:00:00+01:00",
+    "user": "alice",
+    "action": "login",
+    "outcome": "failure",
+    "source_ip": "2001:DB8:0:0::1",
+}
+
+
+def raw(**changes: object) -> bytes:
+    data = {**GOOD, **changes}
+    return json.dumps({k: v for k, v in data.items() if v is not ...}).encode()
+
+
+def test_valid_event_is_normalised_to_utc_and_canonical_ip() -> None:
+    ev = parse_event(raw())
+    assert ev.timestamp.isoformat() == "2026-03-01T09:00:00+00:00"
+    assert ev.source_ip == "2001:db8::1"
+    assert ev.actor_type == "human" and ev.roles == ()
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"not json", "not JSON"),
+        (b'["a"]', "a JSON array is not an event object"),
+        (b"42", "a JSON number is not an event object"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (raw(user=...), "user: Field required"),
+        (raw(user=7), "user: Input should be a valid string"),
+        (raw(timestamp="2026-03-01T10:00:00"), "timestamp: Input should have timezone info"),
+        (raw(outcome="ok"), "outcome: Input should be 'success', 'failure' or 'denied'"),
+        (raw(action="Log In"), "action: Value error, must be a lowercase word"),
+        (raw(source_ip="10.0.0"), "source_ip: Value error, '10.0.0' is not an IPv4 or IPv6"),
+        (raw(sourceip="10.0.0.1"), "sourceip: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_input_gets_a_one_line_reason(payload: bytes, reason: str) -> None:
+    with pytest.raises(EventError) as info:
+        parse_event(payload)
+    assert reason in info.value.reason
+    assert "\n" not in info.value.reason
+
+
+def test_oversized_message_is_rejected_before_parsing() -> None:
+    big = raw(attributes={"blob": "x" * MAX_EVENT_BYTES})
+    with pytest.raises(EventError, match="over the 1048576-byte limit"):
+        parse_event(big)
+
+
+def test_round_trip_through_canonical_json() -> None:
+    ev = parse_event(raw(roles=["dev"], geo={"country": "NL", "asn": 1136}))
+    assert parse_event(ev.to_json()) == ev
+
+
+def test_schema_describes_required_fields() -> None:
+    schema = event_json_schema()
+    assert set(schema["required"]) == {"event_id", "timestamp", "user", "action", "outcome"}
+    assert schema["additionalProperties"] is False
