@@ -1,0 +1,14 @@
+"""Every Kafka topic name accessguard uses, in one place. Versioned: a breaking change to a
+topic's payload gets a new name, so old and new workers never read each other's records."""
+
+from __future__ import annotations
+
+__all__ = ["ALERTS", "ALERTS_DLQ", "ALL", "EVENTS", "EVENTS_BY_IP", "EVENTS_DLQ"]
+
+EVENTS = "accessguard.events.v1"            # input: v1 access events, key = user
+EVENTS_DLQ = "accessguard.events.dlq.v1"    # rejected input: raw bytes + reason + origin
+EVENTS_BY_IP = "accessguard.events.by-ip.v1"  # valid events re-keyed by source IP
+ALERTS = "accessguard.alerts.v1"            # alerts, key = alert id
+ALERTS_DLQ = "accessguard.alerts.dlq.v1"    # alerts no destination took after retries
+
+ALL = (EVENTS, EVENTS_DLQ, EVENTS_BY_IP, ALERTS, ALERTS_DLQ)
