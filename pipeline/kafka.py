@@ -1,0 +1,55 @@
+"""Thin helpers over aiokafka: reach a cluster, create accessguard's topics, produce."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from pipeline.errors import BrokerError
+
+__all__ = ["ensure_topics", "make_producer"]
+
+
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[str], *, partitions: int, replication_factor: int = 1,
+    timeout_seconds: float = 10.0,
+) -> None:
+    """Create the topics that do not exist yet. Faust does not create source topics, and a
+    broker's auto-created default partition count would not match the tables' changelogs."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        await asyncio.wait_for(admin.start(), timeout_seconds)
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor)
+            for t in topics if t not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another worker raced us to it
+    except (TimeoutError, KafkaConnectionError) as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}") from exc
+    except KafkaError as exc:
+        raise BrokerError(f"Kafka at {bootstrap} refused to create topics: {exc}") from exc
+    finally:
+        await admin.close()
+
+
+async def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0) -> AIOKafkaProducer:
+    """A started producer (acks=all, no idempotence: the embedded broker rejects it)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
+        linger_ms=5, max_batch_size=256 * 1024, request_timeout_ms=15000,
+    )
+    try:
+        await asyncio.wait_for(producer.start(), timeout_seconds)
+    except (TimeoutError, KafkaConnectionError) as exc:
+        await producer.stop()
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}") from exc
+    return producer
