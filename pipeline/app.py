@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faust
 
+from pipeline.kafka import MAX_MESSAGE_BYTES
 from pipeline.settings import WorkerSettings
 
 __all__ = ["create_app"]
@@ -28,4 +29,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
         web_tables_enabled=False,  # table contents are audit data
         producer_acks=-1,
         producer_linger=0.005,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
+        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
     )

@@ -84,13 +84,19 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self._reader.join(2)
-        self._log.close()
+        self._close()
         return self.proc.returncode
 
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait()
+        self._close()
+
+    def _close(self) -> None:
+        self._reader.join(2)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._log.close()
 
 
 def step(n: int, total: int, text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
@@ -11,7 +12,11 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExists
 
 from pipeline.errors import BrokerError
 
-__all__ = ["ensure_topics", "make_producer"]
+__all__ = ["MAX_MESSAGE_BYTES", "ensure_topics", "make_producer"]
+
+#: Kafka-level message limit for accessguard's topics and producers. Larger than the 1 MiB
+#: event limit so an oversized event still reaches the worker and is dead-lettered, whole.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
 async def ensure_topics(
@@ -25,14 +30,13 @@ async def ensure_topics(
         await asyncio.wait_for(admin.start(), timeout_seconds)
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor)
+            NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor,
+                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)})
             for t in topics if t not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker raced us
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another worker raced us to it
     except (TimeoutError, KafkaConnectionError) as exc:
         raise BrokerError(f"cannot reach Kafka at {bootstrap}") from exc
     except KafkaError as exc:
@@ -46,6 +50,7 @@ async def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0) -> AIO
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
         linger_ms=5, max_batch_size=256 * 1024, request_timeout_ms=15000,
+        max_request_size=MAX_MESSAGE_BYTES,
     )
     try:
         await asyncio.wait_for(producer.start(), timeout_seconds)
