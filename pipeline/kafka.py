@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -19,6 +20,18 @@ __all__ = ["MAX_MESSAGE_BYTES", "ensure_topics", "make_producer"]
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
+@contextlib.contextmanager
+def _quiet_client_logs() -> Iterator[None]:
+    """aiokafka logs every failed connect; during a pre-flight the caller reports it once."""
+    logger = logging.getLogger("aiokafka")
+    before = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 async def ensure_topics(
     bootstrap: str, topics: Iterable[str], *, partitions: int, replication_factor: int = 1,
     timeout_seconds: float = 10.0,
@@ -27,7 +40,8 @@ async def ensure_topics(
     broker's auto-created default partition count would not match the tables' changelogs."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
     try:
-        await asyncio.wait_for(admin.start(), timeout_seconds)
+        with _quiet_client_logs():
+            await asyncio.wait_for(admin.start(), timeout_seconds)
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor,
@@ -53,7 +67,8 @@ async def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0) -> AIO
         max_request_size=MAX_MESSAGE_BYTES,
     )
     try:
-        await asyncio.wait_for(producer.start(), timeout_seconds)
+        with _quiet_client_logs():
+            await asyncio.wait_for(producer.start(), timeout_seconds)
     except (TimeoutError, KafkaConnectionError) as exc:
         await producer.stop()
         raise BrokerError(f"cannot reach Kafka at {bootstrap}") from exc

@@ -35,7 +35,8 @@ class WebhookReceiver:
     or a tuple (status, headers dict), or ("hang", seconds) to delay the answer.
     """
 
-    def __init__(self, port: int = 0, script: list[Any] | None = None) -> None:
+    def __init__(self, port: int = 0, script: list[Any] | None = None, *,
+                 host: str = "127.0.0.1", echo: bool = False) -> None:
         self._lock = threading.Condition()
         self._received: list[Received] = []
         self.script: list[Any] = list(script or [])
@@ -46,6 +47,8 @@ class WebhookReceiver:
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
                 status, headers = outer._next_response()
+                if outer.echo:
+                    print(body.decode(errors="replace"), flush=True)
                 with outer._lock:
                     outer._received.append(Received(self.path, dict(self.headers), body, status))
                     outer._lock.notify_all()
@@ -55,10 +58,16 @@ class WebhookReceiver:
                 self.send_header("content-length", "0")
                 self.end_headers()
 
+            def do_GET(self) -> None:  # noqa: N802 - a health check for containers
+                self.send_response(200 if self.path == "/health" else 404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test and demo output clean
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.echo = echo
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -113,3 +122,18 @@ class WebhookReceiver:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+if __name__ == "__main__":  # the docker-compose webhook sink: print every alert it receives
+    import argparse
+
+    parser = argparse.ArgumentParser(description="print every webhook POST body (a sink)")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8080)
+    ns = parser.parse_args()
+    sink = WebhookReceiver(ns.port, host=ns.host, echo=True)
+    print(f"webhook sink listening on {ns.host}:{ns.port}", flush=True)
+    try:
+        sink._server.serve_forever()
+    except KeyboardInterrupt:
+        sink._server.server_close()

@@ -48,12 +48,16 @@ def run_worker(settings: WorkerSettings) -> int:
                               replication_factor=settings.replication_factor))
     app = topo.app
     ready = {"done": False}
+    ready_file = settings.data_dir / "ready"  # what a container health check looks at
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ready_file.unlink(missing_ok=True)
 
     @app.on_rebalance_complete.connect
     async def _ready(sender: Any, **kwargs: Any) -> None:
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())
         event = "worker.ready" if not ready["done"] else "worker.rebalanced"
         ready["done"] = True
+        ready_file.touch()
         log_event(log, event, seconds=round(time.monotonic() - started, 2),
                   partitions=len(assigned), detectors=list(topo.engine.detector_names))
 
@@ -68,6 +72,7 @@ def run_worker(settings: WorkerSettings) -> int:
         code = exc.code if isinstance(exc.code, int) else 0
     else:
         code = 0
+    ready_file.unlink(missing_ok=True)
     log_event(log, "worker.stopped", exit_code=code, events_in=topo.counters.events_in,
               dead_lettered=topo.counters.dead_lettered,
               alerts_delivered=topo.counters.alerts_delivered,
