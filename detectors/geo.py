@@ -115,8 +115,7 @@ class GeoIP2FastLookup:
     def load(cls, data_file: str = DATA_FILE, *, cache_size: int = 65536) -> GeoIP2FastLookup:
         from geoip2fast import GeoIP2Fast  # heavy; imported only when a worker asks for it
 
-        return cls(GeoIP2Fast(verbose=False, geoip2fast_data_file=data_file),
-                   cache_size=cache_size)
+        return cls(GeoIP2Fast(verbose=False, geoip2fast_data_file=data_file), cache_size=cache_size)
 
     def lookup(self, ip: str) -> Place | None:
         return self._cached(ip)
@@ -148,14 +147,17 @@ def place_of(event: AccessEvent, geo: GeoLookup) -> Place | None:
         given = Place(
             country=g.country.upper() if g.country else None,
             network=f"AS{g.asn}" if g.asn is not None else None,
-            city=g.city, lat=g.lat, lon=g.lon,
+            city=g.city,
+            lat=g.lat,
+            lon=g.lon,
         )
         if given.country and given.network and given.has_coordinates:
             return given
     found = geo.lookup(event.source_ip) if event.source_ip else None
     if found is None:
-        if given is None or (given.country is None and given.network is None
-                             and not given.has_coordinates):
+        if given is None or (
+            given.country is None and given.network is None and not given.has_coordinates
+        ):
             return None
         return given
     if given is None:

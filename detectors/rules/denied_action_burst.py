@@ -21,8 +21,12 @@ __all__ = ["DeniedActionBurst", "DeniedActionBurstConfig"]
 
 
 class DeniedActionBurstConfig(DetectorConfig):
-    threshold: int = Field(5, ge=2, le=1000, description="denied actions that make a burst (N)")
-    window_seconds: float = Field(600.0, gt=0, le=86400, description="span they must fit in (T)")
+    threshold: int = Field(
+        default=5, ge=2, le=1000, description="denied actions that make a burst (N)"
+    )
+    window_seconds: float = Field(
+        default=600.0, gt=0, le=86400, description="span they must fit in (T)"
+    )
     severity: Severity = "medium"
 
 
@@ -50,8 +54,13 @@ class DeniedActionBurst(Detector[DeniedActionBurstConfig]):
         # Resources are cut short: state stays small whatever the producer sends.
         res = event.resource[:96] if event.resource else None
         entry = [event.ts, event.event_id, event.action, res, event.source_ip]
-        burst = fold_burst(st, entry, threshold=cfg.threshold, window_seconds=cfg.window_seconds,
-                           lateness=self.allowed_lateness_seconds)
+        burst = fold_burst(
+            st,
+            entry,
+            threshold=cfg.threshold,
+            window_seconds=cfg.window_seconds,
+            lateness=self.allowed_lateness_seconds,
+        )
         return st, [] if burst is None else [self._finding(event.user, burst)]
 
     def _finding(self, user: str, burst: list[list[Any]]) -> Finding:
@@ -60,9 +69,13 @@ class DeniedActionBurst(Detector[DeniedActionBurstConfig]):
         actions = Counter(e[2] for e in burst)
         resources = tuple(dict.fromkeys(e[3] for e in burst if e[3]))
         ips = tuple(dict.fromkeys(e[4] for e in burst if e[4]))
-        what = ", ".join(f"{a} ×{n}" for a, n in actions.most_common(5))
-        on = f" on {', '.join(resources[:3])}" + (
-            f" and {len(resources) - 3} more" if len(resources) > 3 else "") if resources else ""
+        what = ", ".join(f"{a} x{n}" for a, n in actions.most_common(5))
+        on = (
+            f" on {', '.join(resources[:3])}"
+            + (f" and {len(resources) - 3} more" if len(resources) > 3 else "")
+            if resources
+            else ""
+        )
         return Finding(
             detector=self.name,
             severity=cfg.severity,

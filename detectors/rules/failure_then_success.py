@@ -28,9 +28,15 @@ __all__ = ["FailureThenSuccess", "FailureThenSuccessConfig"]
 
 
 class FailureThenSuccessConfig(DetectorConfig):
-    threshold: int = Field(5, ge=1, le=1000, description="failed logins before the success (K)")
-    window_seconds: float = Field(600.0, gt=0, le=86400,
-                                  description="from the first counted failure to the success (T)")
+    threshold: int = Field(
+        default=5, ge=1, le=1000, description="failed logins before the success (K)"
+    )
+    window_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=86400,
+        description="from the first counted failure to the success (T)",
+    )
     severity: Severity = "high"
 
 
@@ -46,7 +52,8 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
     ('user', 2, 'high')
     >>> by_ip = FailureThenSuccess(det.config, kind="source_ip")
     >>> state = None
-    >>> for ts, user, outcome in [(0, "ann", "failure"), (9, "bob", "failure"), (20, "bob", "success")]:
+    >>> seen = [(0, "ann", "failure"), (9, "bob", "failure"), (20, "bob", "success")]
+    >>> for ts, user, outcome in seen:
     ...     state, found = by_ip.step(state, make_event(ts=ts, user=user, outcome=outcome))
     >>> found[0].key, found[0].evidence["users"]
     ('203.0.113.7', ['ann', 'bob'])
@@ -78,8 +85,10 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
             if st["s"] is None or ts > st["s"]:
                 other = event.source_ip if self.kind == "user" else event.user
                 insert(failures, [ts, event.event_id, other], max_entries=2 * cfg.threshold)
-                expire(failures, older_than=st["wm"] - cfg.window_seconds
-                       - self.allowed_lateness_seconds)
+                expire(
+                    failures,
+                    older_than=st["wm"] - cfg.window_seconds - self.allowed_lateness_seconds,
+                )
             return st, []
         run = [f for f in failures if ts - cfg.window_seconds <= f[0] <= ts]
         st["f"] = [f for f in failures if f[0] > ts]
@@ -91,8 +100,10 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
         cfg = self.config
         first, ts = run[0][0], event.ts
         others = list(dict.fromkeys(o for _, _, o in run if o))
-        rule = (f"threshold: {plural(cfg.threshold, 'failure')} then a success within "
-                f"{duration(cfg.window_seconds)}")
+        rule = (
+            f"threshold: {plural(cfg.threshold, 'failure')} then a success within "
+            f"{duration(cfg.window_seconds)}"
+        )
         evidence: dict[str, Any] = {
             "failures": len(run),
             "threshold": cfg.threshold,
@@ -105,8 +116,10 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
             ips = tuple(dict.fromkeys([*others, *([event.source_ip] if event.source_ip else [])]))
             where = f" from {event.source_ip}" if event.source_ip else ""
             title = f"Login after repeated failures for {key}"
-            text = (f"{key} logged in{where} after failing {plural(len(run), 'time')} within "
-                    f"{duration(ts - first)}")
+            text = (
+                f"{key} logged in{where} after failing {plural(len(run), 'time')} within "
+                f"{duration(ts - first)}"
+            )
             if others:
                 text += f" (failures from {', '.join(others[:5])})"
             evidence["source_ips"] = list(ips[:20])
@@ -115,9 +128,11 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
             ips = (key,)
             users = list(dict.fromkeys([*others, event.user]))
             title = f"Login after repeated failures from {key}"
-            text = (f"A login from {key} as {event.user} succeeded after "
-                    f"{plural(len(run), 'failed login')} from that address within "
-                    f"{duration(ts - first)} (against {', '.join(others[:5])})")
+            text = (
+                f"A login from {key} as {event.user} succeeded after "
+                f"{plural(len(run), 'failed login')} from that address within "
+                f"{duration(ts - first)} (against {', '.join(others[:5])})"
+            )
             evidence["users"] = users[:20]
         return Finding(
             detector=self.name,

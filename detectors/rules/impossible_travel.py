@@ -34,9 +34,12 @@ MAX_KEPT = 8
 
 
 class ImpossibleTravelConfig(DetectorConfig):
-    max_speed_kmh: float = Field(1000.0, gt=0, le=100000, description="fastest believable travel")
-    min_distance_km: float = Field(100.0, ge=0, le=20000,
-                                   description="pairs closer than this are geo-IP noise")
+    max_speed_kmh: float = Field(
+        default=1000.0, gt=0, le=100000, description="fastest believable travel"
+    )
+    min_distance_km: float = Field(
+        default=100.0, ge=0, le=20000, description="pairs closer than this are geo-IP noise"
+    )
     severity: Severity = "high"
 
 
@@ -73,7 +76,7 @@ class ImpossibleTravel(Detector[ImpossibleTravelConfig]):
         if place is None or place.lat is None or place.lon is None:
             return state, []
         ts = event.ts
-        st = state if state is not None else {"wm": ts, "p": []}
+        st: dict[str, Any] = state if state is not None else {"wm": ts, "p": []}
         lateness = self.allowed_lateness_seconds
         if is_late(st["wm"], ts, lateness):
             st["late"] = st.get("late", 0) + 1

@@ -25,8 +25,12 @@ __all__ = ["MfaFatigue", "MfaFatigueConfig"]
 
 
 class MfaFatigueConfig(DetectorConfig):
-    threshold: int = Field(5, ge=2, le=1000, description="rejected MFA prompts in a burst (N)")
-    window_seconds: float = Field(600.0, gt=0, le=86400, description="span they must fit in (T)")
+    threshold: int = Field(
+        default=5, ge=2, le=1000, description="rejected MFA prompts in a burst (N)"
+    )
+    window_seconds: float = Field(
+        default=600.0, gt=0, le=86400, description="span they must fit in (T)"
+    )
     severity: Severity = "high"
     gave_in_severity: Severity = "critical"
 
@@ -60,9 +64,13 @@ class MfaFatigue(Detector[MfaFatigueConfig]):
                 return None, []  # nothing to give in to; keep no state for it
             return state, self._gave_in(state, event)
         st = state if state is not None else new_state(ts)
-        burst = fold_burst(st, [ts, event.event_id, event.source_ip],
-                           threshold=cfg.threshold, window_seconds=cfg.window_seconds,
-                           lateness=self.allowed_lateness_seconds)
+        burst = fold_burst(
+            st,
+            [ts, event.event_id, event.source_ip],
+            threshold=cfg.threshold,
+            window_seconds=cfg.window_seconds,
+            lateness=self.allowed_lateness_seconds,
+        )
         if burst is None:
             return st, []
         st["b0"] = burst[0][0]
@@ -85,32 +93,34 @@ class MfaFatigue(Detector[MfaFatigueConfig]):
         user = event.user
         after = ts - last
         ip = f" from {event.source_ip}" if event.source_ip else ""
-        return [Finding(
-            detector=self.name,
-            severity=cfg.gave_in_severity,
-            key_kind="user",
-            key=user,
-            title=f"{user} approved MFA during a prompt storm",
-            explanation=(
-                f"{user} passed MFA{ip} {duration(max(after, 0.0))} after "
-                f"{plural(count, 'rejected prompt')} (burst threshold: {cfg.threshold} within "
-                f"{duration(cfg.window_seconds)}): the user likely gave in to MFA fatigue."
-            ),
-            incident=event.event_id,
-            first_seen=st["b0"],
-            last_seen=ts,
-            event_ids=(opener, event.event_id),
-            user=user,
-            source_ips=(event.source_ip,) if event.source_ip else (),
-            evidence={
-                "rejected_prompts": count,
-                "threshold": cfg.threshold,
-                "window_seconds": cfg.window_seconds,
-                "seconds_after_last_prompt": round(after, 3),
-                "burst_incident": opener,
-                "mfa": event.mfa,
-            },
-        )]
+        return [
+            Finding(
+                detector=self.name,
+                severity=cfg.gave_in_severity,
+                key_kind="user",
+                key=user,
+                title=f"{user} approved MFA during a prompt storm",
+                explanation=(
+                    f"{user} passed MFA{ip} {duration(max(after, 0.0))} after "
+                    f"{plural(count, 'rejected prompt')} (burst threshold: {cfg.threshold} within "
+                    f"{duration(cfg.window_seconds)}): the user likely gave in to MFA fatigue."
+                ),
+                incident=event.event_id,
+                first_seen=st["b0"],
+                last_seen=ts,
+                event_ids=(opener, event.event_id),
+                user=user,
+                source_ips=(event.source_ip,) if event.source_ip else (),
+                evidence={
+                    "rejected_prompts": count,
+                    "threshold": cfg.threshold,
+                    "window_seconds": cfg.window_seconds,
+                    "seconds_after_last_prompt": round(after, 3),
+                    "burst_incident": opener,
+                    "mfa": event.mfa,
+                },
+            )
+        ]
 
     def _burst_finding(self, user: str, burst: list[list[Any]]) -> Finding:
         cfg = self.config

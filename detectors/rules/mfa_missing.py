@@ -60,26 +60,28 @@ class MfaMissing(Detector[MfaMissingConfig]):
         user, env = event.user, event.environment
         ip = f" from {event.source_ip}" if event.source_ip else ""
         who = f"Service account {user}" if event.actor_type == "service" else user
-        return state, [Finding(
-            detector=self.name,
-            severity=self.config.severity,
-            key_kind="user",
-            key=user,
-            title=f"Login to {env} without MFA by {user}",
-            explanation=(
-                f"{who} logged in to {env}{ip} without MFA; "
-                f"logins to {', '.join(sorted(self._sensitive))} require it."
-            ),
-            incident=event.event_id,
-            first_seen=event.ts,
-            last_seen=event.ts,
-            event_ids=(event.event_id,),
-            user=user,
-            source_ips=(event.source_ip,) if event.source_ip else (),
-            evidence={
-                "environment": env,
-                "actor_type": event.actor_type,
-                "service": event.service,
-                "sensitive_environments": sorted(self._sensitive),
-            },
-        )]
+        return state, [
+            Finding(
+                detector=self.name,
+                severity=self.config.severity,
+                key_kind="user",
+                key=user,
+                title=f"Login to {env} without MFA by {user}",
+                explanation=(
+                    f"{who} logged in to {env}{ip} without MFA; "
+                    f"logins to {', '.join(sorted(self._sensitive))} require it."
+                ),
+                incident=event.event_id,
+                first_seen=event.ts,
+                last_seen=event.ts,
+                event_ids=(event.event_id,),
+                user=user,
+                source_ips=(event.source_ip,) if event.source_ip else (),
+                evidence={
+                    "environment": env,
+                    "actor_type": event.actor_type,
+                    "service": event.service,
+                    "sensitive_environments": sorted(self._sensitive),
+                },
+            )
+        ]

@@ -30,11 +30,17 @@ __all__ = ["NewSource", "NewSourceConfig"]
 
 
 class NewSourceConfig(DetectorConfig):
-    warmup_logins: int = Field(10, ge=1, le=10000, description="located logins before alerting")
-    warmup_seconds: float = Field(14 * 86400.0, gt=0, le=365 * 86400,
-                                  description="or this much located history, whichever first")
-    max_countries: int = Field(16, ge=1, le=64, description="known countries kept per user")
-    max_networks: int = Field(16, ge=1, le=64, description="known networks kept per user")
+    warmup_logins: int = Field(
+        default=10, ge=1, le=10000, description="located logins before alerting"
+    )
+    warmup_seconds: float = Field(
+        default=14 * 86400.0,
+        gt=0,
+        le=365 * 86400,
+        description="or this much located history, whichever first",
+    )
+    max_countries: int = Field(default=16, ge=1, le=64, description="known countries kept per user")
+    max_networks: int = Field(default=16, ge=1, le=64, description="known networks kept per user")
     severity: Severity = "medium"
 
 
@@ -64,7 +70,7 @@ class NewSource(Detector[NewSourceConfig]):
             return state, []
         cfg = self.config
         ts = event.ts
-        st = state if state is not None else {"n": 0, "t0": ts, "c": [], "a": []}
+        st: dict[str, Any] = state if state is not None else {"n": 0, "t0": ts, "c": [], "a": []}
         country = place.country
         network = place.network[:48] if place.network else None
         new_country = country is not None and not _known(st["c"], country)
@@ -72,8 +78,11 @@ class NewSource(Detector[NewSourceConfig]):
         warm = st["n"] >= cfg.warmup_logins or ts - st["t0"] >= cfg.warmup_seconds
         found = []
         if warm and (new_country or new_network):
-            found.append(self._finding(event, st, country if new_country else None,
-                                       network if new_network else None))
+            found.append(
+                self._finding(
+                    event, st, country if new_country else None, network if new_network else None
+                )
+            )
         st["n"] += 1
         st["t0"] = min(st["t0"], ts)
         if country is not None:
@@ -82,8 +91,9 @@ class NewSource(Detector[NewSourceConfig]):
             _learn(st["a"], network, ts, cfg.max_networks)
         return st, found
 
-    def _finding(self, event: AccessEvent, st: dict[str, Any], country: str | None,
-                 network: str | None) -> Finding:
+    def _finding(
+        self, event: AccessEvent, st: dict[str, Any], country: str | None, network: str | None
+    ) -> Finding:
         cfg = self.config
         user, ts = event.user, event.ts
         known_c = [c for c, _ in st["c"]]

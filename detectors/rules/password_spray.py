@@ -26,8 +26,12 @@ MAX_LISTED_USERS = 20
 
 
 class PasswordSprayConfig(DetectorConfig):
-    threshold: int = Field(10, ge=2, le=1000, description="distinct users failed against (M)")
-    window_seconds: float = Field(1800.0, gt=0, le=86400, description="span they must fit in (T)")
+    threshold: int = Field(
+        default=10, ge=2, le=1000, description="distinct users failed against (M)"
+    )
+    window_seconds: float = Field(
+        default=1800.0, gt=0, le=86400, description="span they must fit in (T)"
+    )
     severity: Severity = "high"
 
 
@@ -77,8 +81,12 @@ class PasswordSpray(Detector[PasswordSprayConfig]):
         expire(entries, older_than=st["wm"] - cfg.window_seconds - self.allowed_lateness_seconds)
         if entry not in entries:
             return st, []
-        span = first_span(entries, count=cfg.threshold, span_seconds=cfg.window_seconds,
-                          containing=entries.index(entry))
+        span = first_span(
+            entries,
+            count=cfg.threshold,
+            span_seconds=cfg.window_seconds,
+            containing=entries.index(entry),
+        )
         if span is None:
             return st, []
         spray = entries[span[0] : span[1] + 1]
