@@ -120,7 +120,7 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
                 f"{key} logged in{where} after failing {plural(len(run), 'time')} within "
                 f"{duration(ts - first)}"
             )
-            if others:
+            if others and others != [event.source_ip]:
                 text += f" (failures from {', '.join(others[:5])})"
             evidence["source_ips"] = list(ips[:20])
         else:
