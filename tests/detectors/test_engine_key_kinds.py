@@ -17,8 +17,9 @@ def test_a_detector_with_several_key_kinds_runs_under_each() -> None:
 
 
 def test_disabled_multi_kind_detector_runs_nowhere() -> None:
-    cfg = Config(detectors=DetectorsConfig(
-        failure_then_success=FailureThenSuccessConfig(enabled=False)))
+    cfg = Config(
+        detectors=DetectorsConfig(failure_then_success=FailureThenSuccessConfig(enabled=False))
+    )
     engine = Engine(cfg, only=["failure_then_success"])
     assert engine.key_kinds == () and engine.detector_names == ()
 
@@ -27,6 +28,5 @@ def test_context_carries_sensitive_environments_and_the_geo_lookup() -> None:
     geo = StaticGeoLookup({"8.8.8.8": Place(country="US")})
     engine = Engine(Config(sensitive_environments=("pci",)), geo=geo)
     assert engine.context.geo is geo and engine.context.sensitive_environments == ("pci",)
-    found = list(engine.run([make_event(environment="pci"),
-                             make_event(environment="production")]))
+    found = list(engine.run([make_event(environment="pci"), make_event(environment="production")]))
     assert [(f.detector, f.evidence["environment"]) for f in found] == [("mfa_missing", "pci")]

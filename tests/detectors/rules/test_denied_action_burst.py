@@ -3,14 +3,19 @@ from detectors.rules.denied_action_burst import DeniedActionBurst, DeniedActionB
 from detectors.testing import make_event
 
 
-def run(times: list[float], *, n: int = 5, t: float = 600, lateness: float = 300,
-        **fields: object) -> list[Finding]:
-    det = DeniedActionBurst(DeniedActionBurstConfig(threshold=n, window_seconds=t),
-                            allowed_lateness_seconds=lateness)
+def run(
+    times: list[float], *, n: int = 5, t: float = 600, lateness: float = 300, **fields: object
+) -> list[Finding]:
+    det = DeniedActionBurst(
+        DeniedActionBurstConfig(threshold=n, window_seconds=t), allowed_lateness_seconds=lateness
+    )
     state, out = None, []
     for i, ts in enumerate(times):
-        base = {"action": ("view", "delete")[i % 2], "outcome": "denied",
-                "resource": "db/prod/customers"}
+        base = {
+            "action": ("view", "delete")[i % 2],
+            "outcome": "denied",
+            "resource": "db/prod/customers",
+        }
         ev = make_event(ts=ts, **(base | fields))
         if det.accepts(ev):
             state, found = det.step(state, ev)
@@ -23,7 +28,11 @@ def test_n_denials_within_window_fire_once() -> None:
     assert len(found) == 1
     f = found[0]
     assert (f.detector, f.key, f.severity, f.evidence["count"]) == (
-        "denied_action_burst", "alice", "medium", 5)
+        "denied_action_burst",
+        "alice",
+        "medium",
+        5,
+    )
     assert f.evidence["actions"] == {"view": 3, "delete": 2}
     assert f.evidence["resources"] == ["db/prod/customers"]
     assert "alice was denied 5 times within 6 min 40 s (view x3, delete x2)" in f.explanation

@@ -16,10 +16,18 @@ POTSDAM = {"city": "Potsdam", "country": "DE", "lat": 52.3906, "lon": 13.0645}
 KM = great_circle_km(52.52, 13.405, 40.7128, -74.006)
 
 
-def run(logins: list[tuple[float, Any]], *, lateness: float = 300,
-        geo: StaticGeoLookup | None = None, **cfg: Any) -> list[Finding]:
-    det = ImpossibleTravel(ImpossibleTravelConfig(**cfg), allowed_lateness_seconds=lateness,
-                           context=DetectorContext(geo=geo) if geo else None)
+def run(
+    logins: list[tuple[float, Any]],
+    *,
+    lateness: float = 300,
+    geo: StaticGeoLookup | None = None,
+    **cfg: Any,
+) -> list[Finding]:
+    det = ImpossibleTravel(
+        ImpossibleTravelConfig(**cfg),
+        allowed_lateness_seconds=lateness,
+        context=DetectorContext(geo=geo) if geo else None,
+    )
     state, out = None, []
     for ts, where in logins:
         fields = {"source_ip": where} if isinstance(where, str) else {"geo": where}
@@ -37,8 +45,10 @@ def test_too_fast_between_consecutive_logins_fires() -> None:
     assert (f.detector, f.severity, f.key) == ("impossible_travel", "high", "alice")
     assert f.evidence["distance_km"] == 6385 and f.evidence["speed_kmh"] == 6385
     assert f.incident == f.event_ids[1]
-    assert "from Berlin, DE at 2026-03-02 09:00:00 UTC and from New York, US 1 h later: " \
+    assert (
+        "from Berlin, DE at 2026-03-02 09:00:00 UTC and from New York, US 1 h later: "
         "6,385 km, 6,385 km/h (limit: 1,000 km/h" in f.explanation
+    )
 
 
 def test_speed_just_under_the_limit_does_not_fire_just_over_does() -> None:

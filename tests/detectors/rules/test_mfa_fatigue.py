@@ -3,10 +3,12 @@ from detectors.rules.mfa_fatigue import MfaFatigue, MfaFatigueConfig
 from detectors.testing import make_event
 
 
-def run(prompts: list[tuple[float, str]], *, n: int = 5, t: float = 600,
-        lateness: float = 300) -> list[Finding]:
-    det = MfaFatigue(MfaFatigueConfig(threshold=n, window_seconds=t),
-                     allowed_lateness_seconds=lateness)
+def run(
+    prompts: list[tuple[float, str]], *, n: int = 5, t: float = 600, lateness: float = 300
+) -> list[Finding]:
+    det = MfaFatigue(
+        MfaFatigueConfig(threshold=n, window_seconds=t), allowed_lateness_seconds=lateness
+    )
     state, out = None, []
     for ts, outcome in prompts:
         ev = make_event(ts=ts, action="mfa", outcome=outcome, mfa="push")
@@ -29,7 +31,7 @@ def test_n_rejected_prompts_within_window_fire_high_once() -> None:
 
 
 def test_n_minus_one_prompts_do_not_fire_even_with_a_success() -> None:
-    assert run(rejected([0, 60, 120, 180]) + [(200, "success")]) == []
+    assert run([*rejected([0, 60, 120, 180]), (200, "success")]) == []
 
 
 def test_window_is_inclusive_at_its_edge() -> None:
@@ -38,7 +40,7 @@ def test_window_is_inclusive_at_its_edge() -> None:
 
 
 def test_success_right_after_the_storm_is_a_separate_critical_finding() -> None:
-    found = run(rejected([0, 30, 60, 90, 120, 150]) + [(200, "success")])
+    found = run([*rejected([0, 30, 60, 90, 120, 150]), (200, "success")])
     assert [f.severity for f in found] == ["high", "critical"]
     burst, gave_in = found
     assert gave_in.alert_id != burst.alert_id
@@ -50,12 +52,12 @@ def test_success_right_after_the_storm_is_a_separate_critical_finding() -> None:
 
 def test_success_exactly_t_after_the_last_prompt_is_critical_just_after_is_not() -> None:
     storm = rejected([0, 10, 20, 30, 40])
-    assert [f.severity for f in run(storm + [(640, "success")])] == ["high", "critical"]
-    assert [f.severity for f in run(storm + [(640.001, "success")])] == ["high"]
+    assert [f.severity for f in run([*storm, (640, "success")])] == ["high", "critical"]
+    assert [f.severity for f in run([*storm, (640.001, "success")])] == ["high"]
 
 
 def test_only_one_critical_per_storm() -> None:
-    found = run(rejected([0, 10, 20, 30, 40]) + [(50, "success"), (60, "success")])
+    found = run([*rejected([0, 10, 20, 30, 40]), (50, "success"), (60, "success")])
     assert [f.severity for f in found] == ["high", "critical"]
 
 

@@ -18,10 +18,15 @@ def test_login_to_production_without_mfa_fires() -> None:
     _, found = det.step(None, ev)
     f = found[0]
     assert (f.detector, f.severity, f.key, f.incident) == (
-        "mfa_missing", "high", "alice", ev.event_id)
+        "mfa_missing",
+        "high",
+        "alice",
+        ev.event_id,
+    )
     assert f.explanation == (
         "alice logged in to production from 203.0.113.7 without MFA; "
-        "logins to production require it.")
+        "logins to production require it."
+    )
 
 
 def test_with_mfa_or_outside_sensitive_environments_nothing_fires() -> None:
@@ -42,8 +47,9 @@ def test_service_accounts_are_exempt_unless_configured() -> None:
 
 
 def test_sensitive_environments_come_from_the_context() -> None:
-    det = MfaMissing(MfaMissingConfig(),
-                     context=DetectorContext(sensitive_environments=("prod-eu", "pci")))
+    det = MfaMissing(
+        MfaMissingConfig(), context=DetectorContext(sensitive_environments=("prod-eu", "pci"))
+    )
     assert fires(det, environment="pci")
     assert not fires(det, environment="production")
 

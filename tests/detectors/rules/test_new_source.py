@@ -11,8 +11,14 @@ PL = {"country": "PL", "asn": 5617}
 DAY = 86400.0
 
 
-def run(logins: list[tuple[float, Any]], *, warmup: int = 3, warmup_seconds: float = 7 * DAY,
-        geo: StaticGeoLookup | None = None, **cfg: Any) -> tuple[list[Finding], Any]:
+def run(
+    logins: list[tuple[float, Any]],
+    *,
+    warmup: int = 3,
+    warmup_seconds: float = 7 * DAY,
+    geo: StaticGeoLookup | None = None,
+    **cfg: Any,
+) -> tuple[list[Finding], Any]:
     det = NewSource(
         NewSourceConfig(warmup_logins=warmup, warmup_seconds=warmup_seconds, **cfg),
         context=DetectorContext(geo=geo) if geo else None,
@@ -60,8 +66,15 @@ def test_a_new_ip_in_a_known_place_is_not_an_alert_and_fires_once() -> None:
 
 def test_unlocated_addresses_are_never_new_nor_learned() -> None:
     geo = StaticGeoLookup({"81.2.69.160": Place(country="GB", network="Andrews & Arnold Ltd")})
-    logins = [(0, DE), (1, DE), (2, DE), (3, "10.1.2.3"), (4, "127.0.0.1"), (5, "203.0.113.9"),
-              (6, "192.0.2.1")]
+    logins = [
+        (0, DE),
+        (1, DE),
+        (2, DE),
+        (3, "10.1.2.3"),
+        (4, "127.0.0.1"),
+        (5, "203.0.113.9"),
+        (6, "192.0.2.1"),
+    ]
     found, state = run(logins, geo=geo)
     assert found == [] and state["n"] == 3
     found, _ = run([*logins, (7, "81.2.69.160")], geo=geo)
@@ -77,8 +90,9 @@ def test_out_of_order_login_is_judged_like_any_other() -> None:
 def test_known_places_are_capped_least_recently_seen_first() -> None:
     countries = ["DE", "FR", "IT", "ES"]
     logins = [(i, {"country": c, "asn": 100 + i}) for i, c in enumerate(countries)]
-    found, state = run([*logins, (10, {"country": "DE", "asn": 100})], max_countries=3,
-                       max_networks=3)
+    found, state = run(
+        [*logins, (10, {"country": "DE", "asn": 100})], max_countries=3, max_networks=3
+    )
     assert [c for c, _ in state["c"]] == ["IT", "ES", "DE"]  # FR was seen least recently
     assert len(state["a"]) == 3
     assert [f.evidence["new_country"] for f in found] == ["ES", "DE"]

@@ -3,14 +3,22 @@ from detectors.rules.password_spray import PasswordSpray, PasswordSprayConfig
 from detectors.testing import make_event
 
 
-def run(attempts: list[tuple[float, str]], *, m: int = 4, t: float = 600, lateness: float = 300,
-        **fields: object) -> list[Finding]:
-    det = PasswordSpray(PasswordSprayConfig(threshold=m, window_seconds=t),
-                        allowed_lateness_seconds=lateness)
+def run(
+    attempts: list[tuple[float, str]],
+    *,
+    m: int = 4,
+    t: float = 600,
+    lateness: float = 300,
+    **fields: object,
+) -> list[Finding]:
+    det = PasswordSpray(
+        PasswordSprayConfig(threshold=m, window_seconds=t), allowed_lateness_seconds=lateness
+    )
     state, out = None, []
     for ts, user in attempts:
-        ev = make_event(ts=ts, user=user, source_ip="198.51.100.7",
-                        **({"outcome": "failure"} | fields))
+        ev = make_event(
+            ts=ts, user=user, source_ip="198.51.100.7", **({"outcome": "failure"} | fields)
+        )
         if det.accepts(ev):
             state, found = det.step(state, ev)
             out += found
@@ -26,7 +34,11 @@ def test_m_distinct_users_within_window_fire_once() -> None:
     assert len(found) == 1
     f = found[0]
     assert (f.detector, f.key_kind, f.key, f.severity) == (
-        "password_spray", "source_ip", "198.51.100.7", "high")
+        "password_spray",
+        "source_ip",
+        "198.51.100.7",
+        "high",
+    )
     assert f.evidence["distinct_users"] == 4 and f.evidence["users"] == ["u0", "u1", "u2", "u3"]
     assert f.evidence["threshold"] == 4 and f.evidence["window_seconds"] == 600
     assert "198.51.100.7 failed to log in as 4 different users within 5 min" in f.explanation
