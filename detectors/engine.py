@@ -87,7 +87,14 @@ class Engine:
     def step(
         self, kind: KeyKind, state: KeyState | None, event: AccessEvent
     ) -> tuple[KeyState | None, list[Finding]]:
-        """Fold one event into one key's state. Returns (state to keep or None, findings)."""
+        """Fold one event into one key's state. Returns (state to keep or None, findings).
+
+        An event that no detector of this kind accepts leaves the state untouched (a key only
+        such events touch keeps no state): duplicates of it could change nothing anyway.
+        """
+        dets = [det for det in self._by_kind.get(kind, ()) if det.accepts(event)]
+        if not dets:
+            return state, []
         st: KeyState = state if state is not None else {}
         seen: list[str] = st.setdefault("_seen", [])
         sid = _short_id(event.event_id)
@@ -97,9 +104,7 @@ class Engine:
         if len(seen) > SEEN_IDS:
             del seen[0]
         findings: list[Finding] = []
-        for det in self._by_kind.get(kind, ()):
-            if not det.accepts(event):
-                continue
+        for det in dets:
             new, found = det.step(st.get(det.name), event)
             if new is None:
                 st.pop(det.name, None)
