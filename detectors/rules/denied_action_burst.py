@@ -52,7 +52,7 @@ class DeniedActionBurst(Detector[DeniedActionBurstConfig]):
         cfg = self.config
         st = state if state is not None else new_state(event.ts)
         # Resources are cut short: state stays small whatever the producer sends.
-        res = event.resource[:96] if event.resource else None
+        res = event.resource[:64] if event.resource else None
         entry = [event.ts, event.event_id, event.action, res, event.source_ip]
         burst = fold_burst(
             st,

@@ -7,7 +7,7 @@ closer than ``min_distance_km`` are ignored: geo-IP places are approximate.
 
 Speed is great-circle distance over time between; two logins in the same second far apart
 are infinitely fast. The user's located logins of the last allowed-lateness seconds are kept
-(at most 8) so an out-of-order login is compared with its neighbours in event time; later
+(at most 4) so an out-of-order login is compared with its neighbours in event time; later
 ones are counted in ``late`` and ignored. Each impossible pair is one incident, named by the
 id of its later login.
 """
@@ -30,7 +30,7 @@ __all__ = ["ImpossibleTravel", "ImpossibleTravelConfig", "great_circle_km"]
 
 EARTH_RADIUS_KM = 6371.0
 #: Located logins kept per user (the newest, plus those still within the allowed lateness).
-MAX_KEPT = 8
+MAX_KEPT = 4
 
 
 class ImpossibleTravelConfig(DetectorConfig):

@@ -72,7 +72,7 @@ class NewSource(Detector[NewSourceConfig]):
         ts = event.ts
         st: dict[str, Any] = state if state is not None else {"n": 0, "t0": ts, "c": [], "a": []}
         country = place.country
-        network = place.network[:48] if place.network else None
+        network = place.network[:32] if place.network else None  # names stay short in state
         new_country = country is not None and not _known(st["c"], country)
         new_network = network is not None and not _known(st["a"], network)
         warm = st["n"] >= cfg.warmup_logins or ts - st["t0"] >= cfg.warmup_seconds
@@ -140,6 +140,7 @@ def _known(seen: list[list[Any]], value: str) -> bool:
 
 def _learn(seen: list[list[Any]], value: str, ts: float, cap: int) -> None:
     """Record ``value`` as seen at ``ts``; past ``cap``, forget the least recently seen."""
+    ts = int(ts)  # whole seconds are enough to order by recency, and shorter in state
     for item in seen:
         if item[0] == value:
             item[1] = max(item[1], ts)
