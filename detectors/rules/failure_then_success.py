@@ -37,6 +37,12 @@ class FailureThenSuccessConfig(DetectorConfig):
         le=86400,
         description="from the first counted failure to the success (T)",
     )
+    source_ip_threshold: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="K for the per-source-IP run (an office NAT sees many users); None: threshold",
+    )
     severity: Severity = "high"
 
 
@@ -64,6 +70,11 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
     key_kinds = ("user", "source_ip")
     config_model = FailureThenSuccessConfig
 
+    def __init__(self, config: FailureThenSuccessConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        ip_k = config.source_ip_threshold
+        self.threshold = ip_k if self.kind == "source_ip" and ip_k is not None else config.threshold
+
     def accepts(self, event: AccessEvent) -> bool:
         return event.action == "login" and event.outcome != "denied"
 
@@ -84,7 +95,7 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
         if not success:
             if st["s"] is None or ts > st["s"]:
                 other = event.source_ip if self.kind == "user" else event.user
-                insert(failures, [ts, event.event_id, other], max_entries=2 * cfg.threshold)
+                insert(failures, [ts, event.event_id, other], max_entries=2 * self.threshold)
                 expire(
                     failures,
                     older_than=st["wm"] - cfg.window_seconds - self.allowed_lateness_seconds,
@@ -93,7 +104,7 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
         run = [f for f in failures if ts - cfg.window_seconds <= f[0] <= ts]
         st["f"] = [f for f in failures if f[0] > ts]
         st["s"] = ts if st["s"] is None else max(st["s"], ts)
-        found = [self._finding(event, run)] if len(run) >= cfg.threshold else []
+        found = [self._finding(event, run)] if len(run) >= self.threshold else []
         return (st if st["f"] else None), found
 
     def _finding(self, event: AccessEvent, run: list[list[Any]]) -> Finding:
@@ -101,12 +112,12 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
         first, ts = run[0][0], event.ts
         others = list(dict.fromkeys(o for _, _, o in run if o))
         rule = (
-            f"threshold: {plural(cfg.threshold, 'failure')} then a success within "
+            f"threshold: {plural(self.threshold, 'failure')} then a success within "
             f"{duration(cfg.window_seconds)}"
         )
         evidence: dict[str, Any] = {
             "failures": len(run),
-            "threshold": cfg.threshold,
+            "threshold": self.threshold,
             "window_seconds": cfg.window_seconds,
             "span_seconds": round(ts - first, 3),
             "success_event_id": event.event_id,

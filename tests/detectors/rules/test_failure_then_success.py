@@ -131,3 +131,14 @@ def test_alert_ids_differ_per_key_kind() -> None:
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="keeps no state per credential"):
         FailureThenSuccess(FailureThenSuccessConfig(), kind="credential")
+
+
+def test_per_source_ip_threshold_can_differ() -> None:
+    logins = [*fails(0, 10, 20), (30, "success")]
+    assert len(run(logins, kind="source_ip")) == 1
+    det = FailureThenSuccess(
+        FailureThenSuccessConfig(threshold=3, source_ip_threshold=4), kind="source_ip"
+    )
+    assert feed(det, [make_event(ts=ts, outcome=o) for ts, o in logins]) == []
+    by_user = FailureThenSuccess(FailureThenSuccessConfig(threshold=3, source_ip_threshold=4))
+    assert len(feed(by_user, [make_event(ts=ts, outcome=o) for ts, o in logins])) == 1
