@@ -39,7 +39,11 @@ def _short_id(event_id: str) -> str:
 
 
 class Engine:
-    """The enabled detectors of a config, grouped by the key they keep state for."""
+    """The enabled detectors of a config, grouped by the key they keep state for.
+
+    ``geo`` is the offline IP lookup the geo detectors fall back on when an event carries no
+    ``geo`` (build one per worker, e.g. ``GeoIP2FastLookup.load()``); by default none.
+    """
 
     def __init__(
         self,
