@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from detectors.base import Detector
+from detectors.rules.credential_hygiene import CredentialHygiene
+from detectors.rules.elevation_abuse import ElevationAbuse
 from detectors.rules.failed_login_burst import FailedLoginBurst
+from detectors.rules.policy_violation import PolicyViolation
+from detectors.rules.unscheduled_access import UnscheduledAccess
 
 __all__ = ["DETECTORS"]
 
@@ -11,5 +15,9 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     cls.name: cls
     for cls in (
         FailedLoginBurst,
+        PolicyViolation,
+        UnscheduledAccess,
+        ElevationAbuse,
+        CredentialHygiene,
     )
 }
