@@ -53,7 +53,8 @@ class Config(BaseModel):
         """``detectors.unscheduled_access.environments`` defaults to ``sensitive_environments``."""
         if not isinstance(data, dict):
             return data
-        envs = data.get("sensitive_environments", cls.model_fields["sensitive_environments"].default)
+        envs = data.get("sensitive_environments",
+                        cls.model_fields["sensitive_environments"].default)
         if not isinstance(envs, list | tuple) or not all(isinstance(e, str) for e in envs):
             return data  # invalid: reported once, at sensitive_environments
         dets = data.get("detectors")
@@ -61,7 +62,8 @@ class Config(BaseModel):
             section = dets.unscheduled_access
             if section.environments is None:
                 section = section.model_copy(update={"environments": tuple(envs)})
-                data = {**data, "detectors": dets.model_copy(update={"unscheduled_access": section})}
+                dets = dets.model_copy(update={"unscheduled_access": section})
+                data = {**data, "detectors": dets}
             return data
         dets = {} if dets is None else dets
         raw = dets.get("unscheduled_access") if isinstance(dets, dict) else None

@@ -62,9 +62,8 @@ def check_glob(pattern: str) -> str:
         body = pattern[start + 1 : j].lstrip("!")
         for k in range(1, len(body) - 1):
             if body[k] == "-" and body[k - 1] > body[k + 1]:
-                raise ValueError(
-                    f"{pattern!r}: range {body[k - 1]}-{body[k + 1]} is reversed and matches nothing"
-                )
+                raise ValueError(f"{pattern!r}: range {body[k - 1]}-{body[k + 1]} is reversed "
+                                 "and matches nothing")
         i = j + 1
     return pattern
 

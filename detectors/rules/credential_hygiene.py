@@ -41,12 +41,18 @@ _LIFECYCLE = frozenset({"key_create", "key_rotate", "key_revoke"})
 _MAX_PRINCIPALS = 16
 
 
+def _days(seconds: float) -> str:
+    return f"{seconds / DAY:.1f} days" if seconds >= DAY else duration(seconds)
+
+
 class CredentialHygieneConfig(DetectorConfig):
     enabled: bool = False  # stale/rotation limits are a site's policy
     severity: Severity = "medium"
-    stale_days: float = Field(90.0, gt=0, le=3650, description="idle longer than this is stale")
+    stale_days: float = Field(
+        default=90.0, gt=0, le=3650, description="idle longer than this is stale")
     max_key_age_days: float = Field(
-        180.0, gt=0, le=3650, description="a key version older than this should have been rotated"
+        default=180.0, gt=0, le=3650,
+        description="a key version older than this should have been rotated",
     )
     new_principal_severity: Severity = "high"
     revoked_severity: Severity = "critical"
@@ -129,9 +135,9 @@ class CredentialHygiene(Detector[CredentialHygieneConfig]):
         born = st["born"]
         why = {
             "revoked": f"after it was revoked (event {st['revoked']})",
-            "stale": f"after {duration(idle)} idle (stale after {cfg.stale_days:g} days)",
-            "new_principal": f"by {event.user}, not its owner {st['owner']}",
-            "unrotated": (f"with a key version {duration(ts - born) if born else '?'} old "
+            "stale": f"after {_days(idle)} idle (stale after {cfg.stale_days:g} days)",
+            "new_principal": f"but its owner is {st['owner']}",
+            "unrotated": (f"with a key version {_days(ts - born if born else 0.0)} old "
                           f"(rotate within {cfg.max_key_age_days:g} days)"),
         }[rule]
         evidence: dict[str, Any] = {"rule": rule, "credential_id": cred, "owner": st["owner"],

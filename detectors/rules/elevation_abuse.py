@@ -39,21 +39,22 @@ class ElevationAbuseConfig(DetectorConfig):
     enabled: bool = False  # needs a site's elevation policy
     severity: Severity = "high"
     max_duration_seconds: float = Field(
-        4 * 3600.0, gt=0, le=30 * 86400, description="longest elevation that may be requested"
+        default=4 * 3600.0, gt=0, le=30 * 86400,
+        description="longest elevation that may be requested",
     )
-    require_ticket: bool = Field(True, description="every elevation must name a ticket")
+    require_ticket: bool = Field(default=True, description="every elevation must name a ticket")
     ticket_pattern: str | None = Field(
-        None, description="regex a ticket must fully match, e.g. '(CHG|INC)-[0-9]+'"
+        default=None, description="regex a ticket must fully match, e.g. '(CHG|INC)-[0-9]+'"
     )
     expired_use_horizon_seconds: float = Field(
-        7 * 86400.0, gt=0, le=90 * 86400,
+        default=7 * 86400.0, gt=0, le=90 * 86400,
         description="how long after a grant expired its scope is still watched",
     )
     exempt_actions: tuple[str, ...] = Field(
-        ("login", "logout", "mfa", "elevate", "token_use"),
+        default=("login", "logout", "mfa", "elevate", "token_use"),
         description="actions that are not uses of an elevated scope",
     )
-    max_grants: int = Field(16, ge=1, le=256, description="grants remembered per user")
+    max_grants: int = Field(default=16, ge=1, le=256, description="grants remembered per user")
 
     @field_validator("ticket_pattern")
     @classmethod
@@ -183,7 +184,7 @@ class ElevationAbuse(Detector[ElevationAbuseConfig]):
             key_kind="user",
             key=user,
             title=f"{titles[rule]} by {user}",
-            explanation=f"{sentence} (rule {rule}).",
+            explanation=f"{sentence[:-1]} (rule {rule}).",
             incident=incident or f"{event.event_id}:{rule}",
             first_seen=ts,
             last_seen=ts,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from detectors.base import Detector, DetectorConfig
 from detectors.events import AccessEvent
@@ -43,28 +43,35 @@ class Permission(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     actions: tuple[str, ...] = Field(
-        min_length=1, description="action words this grants, or '*' for any action"
+           min_length=1, description="action words this grants, or '*' for any action"
     )
     resources: tuple[Glob, ...] = Field(
-        ("*",), min_length=1, description="resource globs, e.g. 'db/prod/*'; '*' is any resource"
+        default=("*",), description="resource globs, e.g. 'db/prod/*'; '*' is any resource"
     )
     environments: tuple[str, ...] | None = Field(
-        None, description="environments this applies in; omitted: every environment"
+        default=None, description="environments this applies in; omitted: every environment"
     )
+
+    @field_validator("resources")
+    @classmethod
+    def _some(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:  # checked here, not with min_length, so a bad glob is reported once
+            raise ValueError("list at least one resource pattern ('*' for any)")
+        return value
 
 
 class PolicyViolationConfig(DetectorConfig):
     enabled: bool = False  # needs a site's policy
     severity: Severity = "high"
     roles: dict[str, tuple[Permission, ...]] = Field(
-        default_factory=dict, description="RBAC policy: role name -> list of permissions"
+           default_factory=dict, description="RBAC policy: role name -> list of permissions"
     )
     exempt_actions: tuple[str, ...] = Field(
-        ("login", "logout", "mfa", "elevate", "token_use"),
+        default=("login", "logout", "mfa", "elevate", "token_use"),
         description="actions that are not resource actions and are never checked",
     )
     missing_roles: Literal["flag", "skip"] = Field(
-        "flag", description="an event without roles: flag it (fail closed) or skip it"
+        default="flag", description="an event without roles: flag it (fail closed) or skip it"
     )
 
 

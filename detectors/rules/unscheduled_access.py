@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -50,7 +50,8 @@ def _parse_days(tokens: tuple[str, ...]) -> frozenset[int]:
     for token in tokens:
         first, _, last = token.strip().lower().partition("-")
         if first not in DAYS or (last and last not in DAYS):
-            raise ValueError(f"{token!r} is not a weekday or a range like 'mon-fri' ({', '.join(DAYS)})")
+            raise ValueError(
+                f"{token!r} is not a weekday or a range like 'mon-fri' ({', '.join(DAYS)})")
         a, b = DAYS.index(first), DAYS.index(last or first)
         out.update(d % 7 for d in range(a, b + 1 if b >= a else b + 8))
     return frozenset(out)
@@ -79,7 +80,7 @@ class Schedule(BaseModel):
 
     timezone: str = Field(description="IANA time zone, e.g. Europe/Amsterdam")
     days: tuple[str, ...] = Field(
-        ("mon-fri",), min_length=1, description="weekdays or ranges: [mon-fri], [sat, sun]"
+        default=("mon-fri",), min_length=1, description="weekdays or ranges: [mon-fri], [sat, sun]"
     )
     hours: str = Field(description="local 'HH:MM-HH:MM', start included, end (up to 24:00) not")
 
@@ -128,30 +129,35 @@ class UnscheduledAccessConfig(DetectorConfig):
     enabled: bool = False  # needs a site's schedules
     severity: Severity = "medium"
     environments: tuple[str, ...] | None = Field(
-        None, description="environments checked; omitted: the top-level sensitive_environments"
+        default=None,
+        description="environments checked; omitted: the top-level sensitive_environments",
     )
     resources: tuple[Glob, ...] = Field(
-        (), description="resource globs checked in any environment, e.g. 'db/prod/*'"
+        default=(), description="resource globs checked in any environment, e.g. 'db/prod/*'"
     )
     role_schedules: dict[str, tuple[Schedule, ...]] = Field(
-        default_factory=dict, description="role name -> its working windows"
+           default_factory=dict, description="role name -> its working windows"
     )
     user_schedules: dict[str, tuple[Schedule, ...]] = Field(
-        default_factory=dict, description="user name -> their own working windows"
+           default_factory=dict, description="user name -> their own working windows"
     )
-    on_call: tuple[OnCall, ...] = Field((), description="on-call shifts as explicit UTC ranges")
+    on_call: tuple[OnCall, ...] = Field(
+        default=(), description="on-call shifts as explicit UTC ranges")
     exempt_actions: tuple[str, ...] = Field(
-        ("logout", "elevate"), description="actions never checked (elevate is how access is asked)"
+        default=("logout", "elevate"),
+        description="actions never checked (elevate is how access is asked for)",
     )
     destructive_actions: tuple[str, ...] = Field(
-        ("delete", "modify"), description="actions that raise the alert to destructive_severity"
+        default=("delete", "modify"),
+        description="actions that raise the alert to destructive_severity",
     )
     destructive_severity: Severity = "high"
     incident_gap_seconds: float = Field(
-        3600.0, gt=0, le=7 * 86400,
+        default=3600.0, gt=0, le=7 * 86400,
         description="off-schedule accesses closer than this belong to one incident",
     )
-    max_grants: int = Field(8, ge=1, le=100, description="active elevations remembered per user")
+    max_grants: int = Field(
+        default=8, ge=1, le=100, description="active elevations remembered per user")
 
 
 _Window = tuple[ZoneInfo, frozenset[int], int, int, str]
@@ -297,7 +303,7 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
                 f"{user} did {event.action} on {target} in {env} at {utc(ts):%Y-%m-%d %H:%M} UTC "
                 f"({'; '.join(local)}), {why} outside every schedule that applies "
                 f"({'; '.join(checked)}), with no active elevation and {cover}"
-                + (f" ({plural(count, 'off-schedule access')} in this stretch so far)."
+                + (f" ({plural(count, 'off-schedule event')} in this stretch so far)."
                    if count > 1 else ".")
             ),
             incident=event.event_id,
