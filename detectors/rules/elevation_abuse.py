@@ -101,7 +101,7 @@ class ElevationAbuse(Detector[ElevationAbuseConfig]):
         grants = state if state is not None else []
         ts = event.ts
         horizon = self.config.expired_use_horizon_seconds
-        grants[:] = [g for g in grants if g[1] is None or g[1] + horizon >= ts]
+        grants[:] = [g for g in grants if g[1] is None or ts - g[1] < horizon]
         if event.action == "elevate":
             found = self._check_request(event, grants)
         else:
