@@ -98,6 +98,8 @@ class ElevationAbuse(Detector[ElevationAbuseConfig]):
 
     def step(self, state: list[list[Any]] | None, event: AccessEvent
              ) -> tuple[Any, list[Finding]]:
+        if state is None and event.action != "elevate":
+            return None, []  # the common case: nothing granted, nothing to check
         grants = state if state is not None else []
         ts = event.ts
         horizon = self.config.expired_use_horizon_seconds

@@ -163,19 +163,16 @@ class UnscheduledAccessConfig(DetectorConfig):
 _Window = tuple[ZoneInfo, frozenset[int], int, int, str]
 
 
+#: Bound of the (user, roles) -> schedules memo; cleared when full.
+_MEMO_SIZE = 4096
+
+
 def _compile(schedules: tuple[Schedule, ...]) -> list[_Window]:
     out = []
     for s in schedules:
         start, end = _parse_hours(s.hours)
         out.append((ZoneInfo(s.timezone), _parse_days(s.days), start, end, s.describe()))
     return out
-
-
-def _inside(window: _Window, ts: float) -> bool:
-    zone, days, start, end, _ = window
-    local = datetime.fromtimestamp(ts, zone)
-    sec = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
-    return local.weekday() in days and start <= sec < end
 
 
 class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
@@ -213,6 +210,9 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
             on_call.setdefault(shift.user, []).append(
                 (shift.start.timestamp(), shift.end.timestamp()))
         self._on_call = on_call
+        # Pure memos (same answer for the same input), so instances stay deterministic.
+        self._windows_memo: dict[tuple[str, tuple[str, ...]], tuple[_Window, ...]] = {}
+        self._clock: dict[ZoneInfo, tuple[float, int, int]] = {}
 
     def accepts(self, event: AccessEvent) -> bool:
         return event.outcome == "success" and (event.action == "elevate" or self._checked(event))
@@ -225,43 +225,68 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
 
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         ts = event.ts
-        st = state if state is not None else {"grants": [], "open": None}
-        grants: list[list[Any]] = st["grants"]
-        grants[:] = [g for g in grants if g[0] > ts - self.allowed_lateness_seconds]
         if event.action == "elevate":
-            self._grant(grants, event)
+            state = self._grant(state, event, ts)
             if not self._checked(event):
-                return self._keep(st, ts), []
-        found: list[Finding] = []
-        windows = self._windows(event)
-        if windows and not self._in_policy(windows, grants, event):
-            found = self._off_schedule(st, event, windows)
+                return self._keep(state, ts), []
+        windows = self._windows(event.user, event.roles)
+        if not windows or self._scheduled(windows, event.user, ts):
+            return self._keep(state, ts), []
+        st = state if state is not None else {"grants": [], "open": None}
+        if any(g[1] <= ts < g[0] and scope_covers(g[2], event) for g in st["grants"]):
+            return self._keep(st, ts), []
+        found = self._off_schedule(st, event, windows)
         return self._keep(st, ts), found
 
-    def _grant(self, grants: list[list[Any]], event: AccessEvent) -> None:
+    def _grant(self, state: dict[str, Any] | None, event: AccessEvent, ts: float
+               ) -> dict[str, Any] | None:
         expires = attribute_time(event, "expires_at")
-        if expires is None or expires <= event.ts:
-            return
-        grants.append([expires, event.ts, grant_scope(event), event.event_id])
+        if expires is None or expires <= ts:
+            return state
+        st = state if state is not None else {"grants": [], "open": None}
+        grants = st["grants"]
+        grants.append([expires, ts, grant_scope(event), event.event_id])
         grants.sort()
         del grants[: max(0, len(grants) - self.config.max_grants)]
+        return st
 
-    def _windows(self, event: AccessEvent) -> list[_Window]:
-        windows = list(self._users.get(event.user, ()))
-        for role in event.roles:
-            windows.extend(self._roles.get(role, ()))
-        return windows
+    def _windows(self, user: str, roles: tuple[str, ...]) -> tuple[_Window, ...]:
+        key = (user, roles)
+        hit = self._windows_memo.get(key)
+        if hit is None:
+            found = list(self._users.get(user, ()))
+            for role in roles:
+                found.extend(self._roles.get(role, ()))
+            if len(self._windows_memo) >= _MEMO_SIZE:
+                self._windows_memo.clear()
+            hit = self._windows_memo[key] = tuple(found)
+        return hit
 
-    def _in_policy(self, windows: list[_Window], grants: list[list[Any]], event: AccessEvent
-                   ) -> bool:
-        ts = event.ts
-        return (
-            any(_inside(w, ts) for w in windows)
-            or any(a <= ts < b for a, b in self._on_call.get(event.user, ()))
-            or any(g[1] <= ts < g[0] and scope_covers(g[2], event) for g in grants)
-        )
+    def _scheduled(self, windows: tuple[_Window, ...], user: str, ts: float) -> bool:
+        for zone, days, start, end, _ in windows:
+            day, sec = self._local(zone, ts)
+            if day in days and start <= sec < end:
+                return True
+        shifts = self._on_call.get(user)
+        return shifts is not None and any(a <= ts < b for a, b in shifts)
 
-    def _off_schedule(self, st: dict[str, Any], event: AccessEvent, windows: list[_Window]
+    def _local(self, zone: ZoneInfo, ts: float) -> tuple[int, float]:
+        """Local weekday and second of the day. Cached per zone for the current UTC minute:
+        zone offsets in use since 1972 are whole minutes and change only at whole minutes,
+        so one lookup holds for the whole minute (offsets with seconds are not cached)."""
+        minute = ts // 60
+        hit = self._clock.get(zone)
+        if hit is None or hit[0] != minute:
+            local = datetime.fromtimestamp(minute * 60, zone)
+            if local.second:
+                local = datetime.fromtimestamp(ts, zone)
+                return local.weekday(), (local.hour * 3600 + local.minute * 60 + local.second
+                                         + local.microsecond / 1e6)
+            base = local.hour * 3600 + local.minute * 60
+            hit = self._clock[zone] = (minute, local.weekday(), base)
+        return hit[1], hit[2] + (ts - minute * 60)
+
+    def _off_schedule(self, st: dict[str, Any], event: AccessEvent, windows: tuple[_Window, ...]
                       ) -> list[Finding]:
         cfg, ts = self.config, event.ts
         destructive = event.action in self._destructive
@@ -276,13 +301,19 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
         severity = cfg.destructive_severity if destructive else cfg.severity
         return [self._finding(event, windows, severity, 1)]
 
-    def _keep(self, st: dict[str, Any], ts: float) -> dict[str, Any] | None:
+    def _keep(self, st: dict[str, Any] | None, ts: float) -> dict[str, Any] | None:
+        """Drop what no longer matters (expired grants, a closed stretch); None if nothing."""
+        if st is None:
+            return None
+        grants = st["grants"]
+        if grants:
+            grants[:] = [g for g in grants if g[0] > ts - self.allowed_lateness_seconds]
         open_ = st["open"]
         if open_ is not None and ts - open_[1] > self.config.incident_gap_seconds:
             st["open"] = None
-        return st if st["grants"] or st["open"] is not None else None
+        return st if grants or st["open"] is not None else None
 
-    def _finding(self, event: AccessEvent, windows: list[_Window], severity: Severity,
+    def _finding(self, event: AccessEvent, windows: tuple[_Window, ...], severity: Severity,
                  count: int) -> Finding:
         user, ts = event.user, event.ts
         local = list(dict.fromkeys(

@@ -1,8 +1,8 @@
 import json
 from typing import Any
 
-from detectors.engine import Engine
 from detectors.config import Config
+from detectors.engine import Engine
 from detectors.findings import Finding
 from detectors.rules.credential_hygiene import CredentialHygiene, CredentialHygieneConfig
 from detectors.testing import make_event

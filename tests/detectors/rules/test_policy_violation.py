@@ -121,5 +121,5 @@ def test_bad_globs_are_config_errors_naming_the_field(pattern: str, reason: str)
 
 
 def test_a_permission_needs_actions() -> None:
-    with pytest.raises(ConfigError, match="roles.eng.0.actions: Field required"):
+    with pytest.raises(ConfigError, match=r"roles\.eng\.0\.actions: Field required"):
         parse_config("detectors:\n  policy_violation:\n    roles:\n      eng:\n        - {}\n")

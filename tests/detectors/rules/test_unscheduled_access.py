@@ -1,5 +1,8 @@
 import json
+import random
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,7 +14,7 @@ from detectors.testing import make_event
 
 AMS = {"timezone": "Europe/Amsterdam", "days": ["mon-fri"], "hours": "08:00-18:00"}
 NYC = {"timezone": "America/New_York", "days": ["mon-fri"], "hours": "08:00-17:00"}
-ACCESS = {"action": "view", "environment": "production", "resource": "db/prod/orders",
+ACCESS: dict[str, Any] = {"action": "view", "environment": "production", "resource": "db/prod/orders",
           "roles": ["eng"]}
 
 
@@ -106,7 +109,8 @@ def test_only_sensitive_environments_and_resource_patterns_are_checked() -> None
 def test_environments_default_to_the_top_level_sensitive_environments() -> None:
     cfg = Config.model_validate({"sensitive_environments": ["prod", "pci"]})
     assert cfg.detectors.unscheduled_access.environments == ("prod", "pci")
-    text = "sensitive_environments: [prod]\ndetectors:\n  unscheduled_access:\n    environments: [x]\n"
+    text = ("sensitive_environments: [prod]\n"
+            "detectors:\n  unscheduled_access:\n    environments: [x]\n")
     assert parse_config(text).detectors.unscheduled_access.environments == ("x",)
 
 
@@ -207,3 +211,30 @@ def test_wrapping_day_ranges_and_24h_end_are_accepted() -> None:
     sched = {"timezone": "UTC", "days": ["fri-mon"], "hours": "00:00-24:00"}
     assert not fires("2026-03-08T23:59:59Z", role_schedules={"eng": [sched]})  # Sunday
     assert fires("2026-03-04T12:00:00Z", role_schedules={"eng": [sched]})      # Wednesday
+
+
+def test_one_detector_follows_the_switch_minute_by_minute() -> None:
+    # 29 March 2026, 01:00 UTC: 02:00 CET becomes 03:00 CEST.
+    sched = {"timezone": "Europe/Amsterdam", "days": ["sun"], "hours": "03:00-04:00"}
+    det = detector(role_schedules={"eng": [sched]}, incident_gap_seconds=1)
+    times = ["2026-03-29T00:59:00Z", "2026-03-29T00:59:59Z", "2026-03-29T01:00:00Z",
+             "2026-03-29T01:59:59Z", "2026-03-29T02:00:00Z"]
+    found = run(det, *({"timestamp": t} for t in times))
+    assert [f.first_seen for f in found] == [
+        datetime.fromisoformat(t).timestamp() for t in (times[0], times[1], times[4])]
+
+
+@pytest.mark.parametrize(
+    "zone", ["Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
+             "America/St_Johns", "Pacific/Chatham"])
+def test_cached_local_time_matches_zoneinfo(zone: str) -> None:
+    det = detector()
+    rng = random.Random(zone)
+    start = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    stamps = sorted(start + rng.uniform(0, 365 * 86400) for _ in range(2000))
+    stamps += [s + 0.5 for s in stamps[:200]]  # same minute, second lookup hits the cache
+    for ts in stamps:
+        local = datetime.fromtimestamp(ts, ZoneInfo(zone))
+        want = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+        day, sec = det._local(ZoneInfo(zone), ts)
+        assert (day, sec) == pytest.approx((local.weekday(), want), abs=1e-6)
