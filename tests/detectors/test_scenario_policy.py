@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from detectors.config import default_config
+from detectors.config import Config, default_config
 from detectors.engine import Engine
 from detectors.scenario import POLICY_ATTACKS, ScenarioSpec, generate, policy_config
 
@@ -17,6 +17,10 @@ def test_example_policy_enables_the_policy_detectors_the_default_does_not() -> N
         assert getattr(example, name).enabled
         assert not getattr(default, name).enabled
     assert example.unscheduled_access.environments == ("production",)
+
+
+def test_shipped_default_file_matches_the_model_defaults() -> None:
+    assert default_config() == Config()
 
 
 def test_default_spec_still_plants_only_brute_force() -> None:

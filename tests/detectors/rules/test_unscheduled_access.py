@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from detectors.config import Config, parse_config
+from detectors.config import Config, DetectorsConfig, parse_config
 from detectors.errors import ConfigError
 from detectors.findings import Finding
 from detectors.rules.unscheduled_access import UnscheduledAccess, UnscheduledAccessConfig
@@ -14,8 +14,8 @@ from detectors.testing import make_event
 
 AMS = {"timezone": "Europe/Amsterdam", "days": ["mon-fri"], "hours": "08:00-18:00"}
 NYC = {"timezone": "America/New_York", "days": ["mon-fri"], "hours": "08:00-17:00"}
-ACCESS: dict[str, Any] = {"action": "view", "environment": "production", "resource": "db/prod/orders",
-          "roles": ["eng"]}
+ACCESS: dict[str, Any] = {"action": "view", "environment": "production",
+                          "resource": "db/prod/orders", "roles": ["eng"]}
 
 
 def detector(**cfg: Any) -> UnscheduledAccess:
@@ -112,6 +112,10 @@ def test_environments_default_to_the_top_level_sensitive_environments() -> None:
     text = ("sensitive_environments: [prod]\n"
             "detectors:\n  unscheduled_access:\n    environments: [x]\n")
     assert parse_config(text).detectors.unscheduled_access.environments == ("x",)
+    built = Config.model_validate({
+        "sensitive_environments": ["pci"],
+        "detectors": DetectorsConfig(unscheduled_access=UnscheduledAccessConfig())})
+    assert built.detectors.unscheduled_access.environments == ("pci",)
 
 
 ELEVATE = {"action": "elevate", "resource": None,
