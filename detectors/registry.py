@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from detectors.base import Detector
+from detectors.rules.credential_hygiene import CredentialHygiene
 from detectors.rules.denied_action_burst import DeniedActionBurst
+from detectors.rules.elevation_abuse import ElevationAbuse
 from detectors.rules.failed_login_burst import FailedLoginBurst
 from detectors.rules.failure_then_success import FailureThenSuccess
 from detectors.rules.impossible_travel import ImpossibleTravel
@@ -11,6 +13,8 @@ from detectors.rules.mfa_fatigue import MfaFatigue
 from detectors.rules.mfa_missing import MfaMissing
 from detectors.rules.new_source import NewSource
 from detectors.rules.password_spray import PasswordSpray
+from detectors.rules.policy_violation import PolicyViolation
+from detectors.rules.unscheduled_access import UnscheduledAccess
 
 __all__ = ["DETECTORS"]
 
@@ -25,5 +29,9 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
         MfaMissing,
         NewSource,
         ImpossibleTravel,
+        PolicyViolation,
+        UnscheduledAccess,
+        ElevationAbuse,
+        CredentialHygiene,
     )
 }

@@ -10,6 +10,7 @@ from typing import Any
 from alerts.delivery import RetryPolicy, WebhookSender
 from detectors.config import Config, default_config, load_config
 from detectors.engine import Engine
+from detectors.geo import GeoIP2FastLookup
 from pipeline import topics
 from pipeline.agents import Topology, build_topology
 from pipeline.app import create_app
@@ -25,7 +26,7 @@ def load_detector_config(settings: WorkerSettings) -> Config:
 
 
 def build_worker_topology(settings: WorkerSettings, log: logging.Logger) -> Topology:
-    engine = Engine(load_detector_config(settings))
+    engine = Engine(load_detector_config(settings), geo=GeoIP2FastLookup.load())
     sender = None
     if settings.webhook_url is not None:
         sender = WebhookSender(

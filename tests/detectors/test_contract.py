@@ -7,7 +7,7 @@ import pytest
 
 from detectors.config import Config
 from detectors.registry import DETECTORS
-from detectors.scenario import ATTACKS, ScenarioSpec, generate
+from detectors.scenario import ATTACKS, POLICY_ATTACKS, ScenarioSpec, generate, policy_config
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,8 @@ def test_state_survives_a_json_round_trip_mid_stream(name: str, kind: str, event
 def test_findings_carry_the_kind_they_were_found_under(name: str, kind: str) -> None:
     spec = ScenarioSpec(users=30, hours=6, seed=7, attacks=ATTACKS)
     events = [ev for ev, _ in generate(spec)]
-    found = feed(DETECTORS[name](getattr(Config().detectors, name), kind=kind), events, {})
+    config = policy_config() if name in POLICY_ATTACKS else Config()  # policy rules need one
+    found = feed(DETECTORS[name](getattr(config.detectors, name), kind=kind), events, {})
     assert found, "every detector catches its planted attack"
     assert all(f.detector == name and f.key_kind == kind for f in found)
 
