@@ -147,8 +147,10 @@ class _RealUrl(httpx.AsyncBaseTransport):
         self._url = url
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = self._url
-        return await self._inner.handle_async_request(request)
+        # A new request: httpx logs the original one, which keeps the redacted URL.
+        real = httpx.Request(request.method, self._url, headers=request.headers,
+                             stream=request.stream, extensions=request.extensions)
+        return await self._inner.handle_async_request(real)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
