@@ -152,6 +152,9 @@ DestinationConfig = Annotated[
 ]
 
 
+_KINDS = ("slack", "pagerduty", "webhook", "console", "file")
+
+
 def _console_only() -> dict[str, DestinationConfig]:
     return {"console": ConsoleDestinationConfig(kind="console")}
 
@@ -200,10 +203,14 @@ def parse_alerts_config(text: str, *, source: str = "<alerts config>") -> Alerts
         lines = _key_lines(text)
         problems = []
         for err in exc.errors(include_url=False, include_input=False):
-            path = (*prefix, *(str(p) for p in err["loc"]))
+            loc = [str(p) for p in err["loc"]]
+            if loc[:1] == ["destinations"] and len(loc) > 2 and loc[2] in _KINDS:
+                del loc[2]  # the union's tag: the user wrote it as `kind`
+            path = (*prefix, *loc)
             line = _nearest_line(lines, path)
             where = f"{source}:{line}" if line else source
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            msg = msg.removeprefix("Value error, ")
             problems.append(f"{where}: {'.'.join(path) or '(top level)'}: {msg}")
         raise ConfigError(problems) from exc
 
