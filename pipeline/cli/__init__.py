@@ -17,6 +17,8 @@ __all__ = ["main"]
 
 COMMANDS = (
     "pipeline.cli.schema",
+    "pipeline.cli.alerts",
+    "pipeline.cli.silence",
 )
 
 

@@ -86,7 +86,7 @@ def test_missing_secrets_and_foreign_hosts_are_refused(tmp_path: Path) -> None:
     with pytest.raises(DestinationError) as info:
         build_senders(cfg, env={**ENV, "SLACK_URL": "https://evil.example/SECRET"})
     assert str(info.value) == "destination slack: host evil.example is not in allowed_hosts"
-    with pytest.raises(DestinationError, match="environment variable PD_KEY .* is not set"):
+    with pytest.raises(DestinationError, match=r"environment variable PD_KEY .* is not set"):
         build_senders(cfg, env={k: v for k, v in ENV.items() if k != "PD_KEY"})
     with pytest.raises(DestinationError, match="plain http is only allowed to loopback"):
         build_senders(cfg, env={**ENV, "SLACK_URL": "http://hooks.slack.com/SECRET"})

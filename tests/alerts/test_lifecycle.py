@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from itertools import pairwise
 
 from alerts.inhibition import InhibitRule, inhibit_source
 from alerts.lifecycle import LifecyclePolicy, expire, mute_reason, observe, state_key
@@ -49,7 +50,7 @@ def test_long_incident_realerts_with_exponential_backoff_capped() -> None:
     times = [i * 20 for i, a in enumerate(actions) if a in ("notify", "realert")]
     assert actions[0] == "notify"
     # intervals 1 h, 2 h, 4 h, then capped at 4 h (rounded up to the next 20-min repeat)
-    assert [b - a for a, b in zip(times, times[1:], strict=False)] == [60, 120, 240, 240, 240]
+    assert [b - a for a, b in pairwise(times)] == [60, 120, 240, 240, 240]
     assert state["sent"] == len(times)
 
 
