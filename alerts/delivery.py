@@ -202,6 +202,7 @@ class HttpSender:
             headers = {
                 "content-type": "application/json",
                 "idempotency-key": note.idempotency_key,
+                "accessguard-alert-id": note.alert.alert_id,
                 "user-agent": "accessguard/0.1",
                 **extra,
             }

@@ -23,7 +23,10 @@ from pydantic import BaseModel, ConfigDict
 
 from alerts.matchers import Matchers
 
-__all__ = ["InhibitRule", "inhibit_source", "inhibiting"]
+__all__ = ["InhibitRule", "inhibit_source", "inhibiting", "remember_source"]
+
+#: Open sources kept per caller-side bucket; the oldest-ending are dropped first.
+MAX_SOURCES = 64
 
 
 class InhibitRule(BaseModel):
@@ -49,6 +52,23 @@ def inhibit_source(
     if any(r.source.matches(labels) for r in rules):
         return {"labels": dict(labels), "until": until}
     return None
+
+
+def remember_source(
+    sources: Sequence[Mapping[str, Any]], labels: Mapping[str, str],
+    rules: Sequence[InhibitRule], *, until: float, now: float,
+) -> list[dict[str, Any]]:
+    """``sources`` with this alert added (if it is a source) and expired ones dropped.
+
+    A source with the same labels is replaced (its ``until`` moves on), so the list stays
+    small; at most :data:`MAX_SOURCES` are kept. The input is not mutated.
+    """
+    kept = [dict(s) for s in sources if now < s["until"] and s["labels"] != labels]
+    new = inhibit_source(labels, rules, until=until)
+    if new is not None:
+        kept.append(new)
+    kept.sort(key=lambda s: s["until"])
+    return kept[-MAX_SOURCES:]
 
 
 def inhibiting(

@@ -17,19 +17,19 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 from detectors.findings import SEVERITIES, Severity
 
 __all__ = ["Matchers", "severity_rank"]
 
 
+_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+
+
 def severity_rank(severity: str) -> int:
     """Position in :data:`~detectors.findings.SEVERITIES` (info = 0); unknown = -1."""
-    try:
-        return SEVERITIES.index(severity)
-    except ValueError:
-        return -1
+    return _RANK.get(severity, -1)
 
 
 @lru_cache(maxsize=512)
@@ -53,6 +53,8 @@ class Matchers(BaseModel):
     labels: dict[str, str] = {}
     labels_re: dict[str, str] = {}
 
+    _checks: tuple[tuple[str, Any], ...] = PrivateAttr(default=())
+
     _coerce = field_validator("severity", "detector", "environment", mode="before")(_as_list)
 
     @field_validator("labels_re")
@@ -65,22 +67,40 @@ class Matchers(BaseModel):
                 raise ValueError(f"labels_re.{name}: not a valid regex: {exc}") from exc
         return value
 
+    def model_post_init(self, context: Any) -> None:
+        # Flatten the conditions once: matching runs for every alert against every route,
+        # silence and inhibition rule.
+        checks: list[tuple[str, Any]] = []
+        if self.severity is not None:
+            checks.append(("in", ("severity", frozenset(self.severity))))
+        if self.min_severity is not None:
+            checks.append(("min", severity_rank(self.min_severity)))
+        if self.detector is not None:
+            checks.append(("in", ("detector", frozenset(self.detector))))
+        if self.environment is not None:
+            checks.append(("in", ("environment", frozenset(self.environment))))
+        checks += [("eq", item) for item in self.labels.items()]
+        checks += [("re", (k, _compiled(p))) for k, p in self.labels_re.items()]
+        self._checks = tuple(checks)
+
     def matches(self, labels: Mapping[str, str]) -> bool:
-        sev = labels.get("severity", "")
-        if self.severity is not None and sev not in self.severity:
-            return False
-        if self.min_severity is not None and severity_rank(sev) < severity_rank(self.min_severity):
-            return False
-        if self.detector is not None and labels.get("detector") not in self.detector:
-            return False
-        if self.environment is not None and labels.get("environment") not in self.environment:
-            return False
-        if any(labels.get(k) != v for k, v in self.labels.items()):
-            return False
-        return all(
-            k in labels and _compiled(p).fullmatch(labels[k]) is not None
-            for k, p in self.labels_re.items()
-        )
+        # Read the private attribute from its slot: pydantic's __getattr__ path is slow.
+        private = self.__pydantic_private__ or {}
+        for op, arg in private.get("_checks", ()):
+            if op == "in":
+                if labels.get(arg[0]) not in arg[1]:
+                    return False
+            elif op == "eq":
+                if labels.get(arg[0]) != arg[1]:
+                    return False
+            elif op == "min":
+                if severity_rank(labels.get("severity", "")) < arg:
+                    return False
+            else:
+                value = labels.get(arg[0])
+                if value is None or arg[1].fullmatch(value) is None:
+                    return False
+        return True
 
     def describe(self) -> str:
         """Short text for route paths and audit lines, e.g. ``severity>=high,detector=x``."""

@@ -96,3 +96,13 @@ def test_missing_secrets_and_foreign_hosts_are_refused(tmp_path: Path) -> None:
     (tmp_path / "url").unlink()
     with pytest.raises(DestinationError, match="cannot read secret file"):
         build_senders(cfg, env=ENV, only=("hook",))
+
+
+def test_the_example_config_is_valid_and_routes_as_documented() -> None:
+    from alerts.routing import route
+    from alerts.testing import make_alert
+
+    cfg = load_alerts_config(Path(__file__).parents[2] / "alerts" / "example_config.yaml")
+    prod = make_alert(severity="critical", environment="production").label_set()
+    assert route(cfg.routes, prod) == ["pagerduty", "slack-identity"]
+    assert route(cfg.routes, make_alert(detector="x", severity="low").label_set()) == ["console"]

@@ -125,3 +125,16 @@ def test_mute_reason_names_the_silence_or_the_inhibition_rule() -> None:
                        inhibit_sources=[src]) is None
     bob = make_alert(key="bob").model_copy(update={"user": "bob"}).label_set()
     assert mute_reason(bob, now=BASE_TS, inhibit_rules=[rule], inhibit_sources=[src]) is None
+
+
+def test_remember_source_refreshes_prunes_and_ignores_non_sources() -> None:
+    from alerts.inhibition import remember_source
+
+    rule = InhibitRule(source=Matchers(detector="account_lockout"),
+                       target=Matchers(detector="failed_login_burst"), equal=("user",))
+    lockout = make_alert(detector="account_lockout").label_set()
+    sources = remember_source([], lockout, [rule], until=100, now=0)
+    sources = remember_source(sources, lockout, [rule], until=200, now=50)
+    assert sources == [{"labels": lockout, "until": 200}]
+    assert remember_source(sources, at(0, 1).label_set(), [rule], until=300, now=60) == sources
+    assert remember_source(sources, at(0, 1).label_set(), [rule], until=300, now=250) == []
