@@ -9,7 +9,7 @@ environment mapping or secret files it is given).
 """
 
 from alerts.config import AlertsConfig, load_alerts_config, parse_alerts_config
-from alerts.deadletter import dead_letter, parse_dead_letter
+from alerts.deadletter import dead_letter, parse_dead_letter, redrive
 from alerts.delivery import DeliveryResult, Dispatcher, HttpSender, Outcome, RetryPolicy, Sender
 from alerts.destinations import build_sender, build_senders
 from alerts.errors import AlertsError, DeliveryError, DestinationError, SilenceError
@@ -52,6 +52,7 @@ __all__ = [
     "observe",
     "parse_alerts_config",
     "parse_dead_letter",
+    "redrive",
     "remember_source",
     "route",
     "route_matches",

@@ -19,10 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from alerts.delivery import Dispatcher, Outcome
 from alerts.errors import AlertsError, DeliveryError
 from alerts.model import Notification
 
-__all__ = ["dead_letter", "parse_dead_letter"]
+__all__ = ["dead_letter", "parse_dead_letter", "redrive"]
 
 
 def dead_letter(
@@ -48,3 +49,14 @@ def parse_dead_letter(raw: bytes | str) -> tuple[Notification, str]:
         return Notification.model_validate(rec["notification"]), str(rec["destination"])
     except (ValueError, KeyError, TypeError, ValidationError) as exc:
         raise AlertsError("not a valid alerts dead-letter record") from exc
+
+
+async def redrive(raw: bytes | str, dispatcher: Dispatcher) -> Outcome:
+    """Re-send one dead-lettered message to the destination it failed at.
+
+    The message keeps its idempotency key, so a receiver that got it after all sees a
+    duplicate it can drop. A failed outcome is to be dead-lettered again (or left in place).
+    """
+    note, destination = parse_dead_letter(raw)
+    [outcome] = await dispatcher.dispatch(note, [destination])
+    return outcome

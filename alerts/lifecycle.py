@@ -16,6 +16,12 @@ passed in as ``now`` (POSIX seconds; event time in the stream, e.g. ``alert.last
 - After ``cooldown_seconds`` without a repeat the incident closes; if it was paged, a
   ``resolve`` message goes out.
 
+Re-alerts ride on repeats: an incident that produces no new alerts is not re-paged, it
+closes. The state (about 1 KB as JSON) is ``{"v", "alert": <the incident's latest alert,
+with the incident's id and first_seen, at most 10 event ids>, "first", "last", "count",
+"ids": <recent alert ids, for duplicates>, "sent", "notified_at", "muted"}``. Pass event
+time as ``now`` (``alert.last_seen``) so that a replay decides exactly as the stream did.
+
 >>> from alerts.testing import make_alert
 >>> from detectors.testing import BASE_TS as t0
 >>> policy = LifecyclePolicy(cooldown_seconds=600)

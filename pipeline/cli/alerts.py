@@ -101,8 +101,10 @@ def run_route_test(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from alerts.config import load_alerts_config
+    from alerts.lifecycle import mute_reason
     from alerts.model import Alert
     from alerts.routing import route, route_matches
+    from alerts.silences import SilenceStore
     from detectors.errors import ConfigError
 
     config = load_alerts_config(args.config)
@@ -119,4 +121,8 @@ def run_route_test(args: argparse.Namespace) -> int:
     for match in route_matches(config.routes, labels):
         print(f"route: {match}")
     print(f"destinations: {', '.join(route(config.routes, labels)) or '(none)'}")
+    silences = SilenceStore(config.silences_file).load()
+    muted = mute_reason(labels, now=time.time(), silences=silences)
+    if muted:
+        print(f"muted now: {muted}")
     return 0

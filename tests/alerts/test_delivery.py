@@ -9,7 +9,7 @@ import logging
 import httpx
 import pytest
 
-from alerts.deadletter import dead_letter, parse_dead_letter
+from alerts.deadletter import dead_letter, parse_dead_letter, redrive
 from alerts.delivery import (
     ConsoleSender,
     Dispatcher,
@@ -81,6 +81,9 @@ async def test_timeouts_are_retried(receiver: Receiver, note: Notification) -> N
     await s.aclose()
     assert (result.status, result.attempts) == (200, 2)
     assert len(sleep.delays) == 1
+    # the receiver saw it twice: the idempotency key lets it drop the second copy
+    keys = [r.headers["idempotency-key"] for r in receiver.requests]
+    assert keys == [note.idempotency_key] * 2
 
 
 async def test_timeouts_exhaust_retries_into_a_retryable_error(
@@ -110,6 +113,22 @@ async def test_400_fails_at_once_and_is_dead_lettered(
     assert record["reason"] == "hook: HTTP 400 (not retried)"
     assert "SECRETPATH" not in json.dumps(record)
     assert parse_dead_letter(json.dumps(record)) == (note, "hook")
+
+
+async def test_redrive_resends_a_dead_letter_to_its_destination(
+    receiver: Receiver, note: Notification
+) -> None:
+    receiver.script = [Reply(400)]
+    s = http_sender(receiver.url, FakeSleep())
+    dispatcher = Dispatcher({"hook": s})
+    [failed] = await dispatcher.dispatch(note, ["hook"])
+    assert failed.error is not None
+    raw = json.dumps(dead_letter(note, "hook", failed.error, failed_at=0)).encode()
+    outcome = await redrive(raw, dispatcher)  # the receiver has been fixed: 200 now
+    await dispatcher.aclose()
+    assert outcome.delivered and outcome.result is not None and outcome.result.status == 200
+    assert [r.headers["idempotency-key"] for r in receiver.requests] == [
+        note.idempotency_key] * 2
 
 
 async def test_receiver_down_for_several_rounds_then_up_delivers_every_alert() -> None:

@@ -119,6 +119,9 @@ def test_silence_add_list_remove_prints_audit_lines(
     line = capsys.readouterr().out
     assert line.startswith(f"active\t{sid} [user=alice,detector=~failed_.*] until ")
     assert line.rstrip().endswith("by bob: pentest")
+    alert = make_alert().to_json().decode()
+    assert main(["alerts", "route-test", alert, *cfg]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"muted now: silenced by {sid} (pentest)"
     assert main(["silence", "remove", sid, "--by", "carol", *cfg]) == 0
     assert json.loads(capsys.readouterr().out)["action"] == "silence.remove"
     assert main(["silence", "list", *cfg]) == 0
