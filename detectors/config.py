@@ -13,7 +13,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detectors.errors import ConfigError
+from detectors.rules.denied_action_burst import DeniedActionBurstConfig
 from detectors.rules.failed_login_burst import FailedLoginBurstConfig
+from detectors.rules.failure_then_success import FailureThenSuccessConfig
+from detectors.rules.impossible_travel import ImpossibleTravelConfig
+from detectors.rules.mfa_fatigue import MfaFatigueConfig
+from detectors.rules.mfa_missing import MfaMissingConfig
+from detectors.rules.new_source import NewSourceConfig
+from detectors.rules.password_spray import PasswordSprayConfig
 
 __all__ = ["Config", "DetectorsConfig", "default_config", "load_config", "parse_config"]
 
@@ -24,6 +31,13 @@ class DetectorsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     failed_login_burst: FailedLoginBurstConfig = FailedLoginBurstConfig()
+    password_spray: PasswordSprayConfig = PasswordSprayConfig()
+    failure_then_success: FailureThenSuccessConfig = FailureThenSuccessConfig()
+    mfa_fatigue: MfaFatigueConfig = MfaFatigueConfig()
+    denied_action_burst: DeniedActionBurstConfig = DeniedActionBurstConfig()
+    mfa_missing: MfaMissingConfig = MfaMissingConfig()
+    new_source: NewSourceConfig = NewSourceConfig()
+    impossible_travel: ImpossibleTravelConfig = ImpossibleTravelConfig()
 
 
 class Config(BaseModel):

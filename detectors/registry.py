@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from detectors.base import Detector
+from detectors.rules.denied_action_burst import DeniedActionBurst
 from detectors.rules.failed_login_burst import FailedLoginBurst
+from detectors.rules.failure_then_success import FailureThenSuccess
+from detectors.rules.impossible_travel import ImpossibleTravel
+from detectors.rules.mfa_fatigue import MfaFatigue
+from detectors.rules.mfa_missing import MfaMissing
+from detectors.rules.new_source import NewSource
+from detectors.rules.password_spray import PasswordSpray
 
 __all__ = ["DETECTORS"]
 
@@ -11,5 +18,12 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     cls.name: cls
     for cls in (
         FailedLoginBurst,
+        PasswordSpray,
+        FailureThenSuccess,
+        MfaFatigue,
+        DeniedActionBurst,
+        MfaMissing,
+        NewSource,
+        ImpossibleTravel,
     )
 }
