@@ -45,9 +45,19 @@ def _utc(ts: datetime) -> str:
 
 
 def country(alert: Alert) -> str | None:
-    """The source country, if an enricher or the detector put it in labels or evidence."""
-    value = alert.labels.get("country") or alert.evidence.get("country")
-    return value if isinstance(value, str) else None
+    """Where the source is, if an enricher or the detector said so (labels or evidence).
+
+    >>> from alerts.testing import make_alert
+    >>> country(make_alert(evidence={"from": "Berlin, DE", "to": "Lima, PE"}))
+    'Berlin, DE → Lima, PE'
+    """
+    ev = alert.evidence
+    for value in (alert.labels.get("country"), ev.get("country"), ev.get("new_country")):
+        if isinstance(value, str) and value:
+            return value
+    if isinstance(ev.get("from"), str) and isinstance(ev.get("to"), str):
+        return f"{ev['from']} → {ev['to']}"
+    return None
 
 
 def _fields(note: Notification) -> list[tuple[str, str]]:
