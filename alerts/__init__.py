@@ -14,7 +14,15 @@ from alerts.delivery import DeliveryResult, Dispatcher, HttpSender, Outcome, Ret
 from alerts.destinations import build_sender, build_senders
 from alerts.errors import AlertsError, DeliveryError, DestinationError, SilenceError
 from alerts.inhibition import InhibitRule, remember_source
-from alerts.lifecycle import Decision, LifecyclePolicy, expire, mute_reason, observe, state_key
+from alerts.lifecycle import (
+    Decision,
+    LifecyclePolicy,
+    expire,
+    mute_reason,
+    observe,
+    partition_key,
+    state_key,
+)
 from alerts.matchers import Matchers
 from alerts.model import Alert, Notification
 from alerts.routing import Route, RouteMatch, route, route_matches
@@ -52,6 +60,7 @@ __all__ = [
     "observe",
     "parse_alerts_config",
     "parse_dead_letter",
+    "partition_key",
     "redrive",
     "remember_source",
     "route",

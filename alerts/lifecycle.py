@@ -48,7 +48,15 @@ from alerts.inhibition import InhibitRule, inhibiting
 from alerts.model import Alert, Notification
 from alerts.silences import Silence, active_silence
 
-__all__ = ["Decision", "LifecyclePolicy", "expire", "mute_reason", "observe", "state_key"]
+__all__ = [
+    "Decision",
+    "LifecyclePolicy",
+    "expire",
+    "mute_reason",
+    "observe",
+    "partition_key",
+    "state_key",
+]
 
 Action = Literal["notify", "realert", "update", "duplicate", "muted", "resolve"]
 State = dict[str, Any]
@@ -87,6 +95,15 @@ class Decision:
 def state_key(alert: Alert) -> str:
     """Table key for an alert's lifecycle state: ``detector/key_kind/key``."""
     return f"{alert.detector}/{alert.key_kind}/{alert.key}"
+
+
+def partition_key(alert: Alert) -> str:
+    """Stream key for the alert agent: the user when known, else the detector's key.
+
+    Keying alerts by it puts every alert about one user (whatever its detector) on one
+    partition, so lifecycle states and inhibition sources for that user live together.
+    """
+    return alert.user if alert.user is not None else alert.key
 
 
 def mute_reason(

@@ -7,7 +7,14 @@ import json
 from itertools import pairwise
 
 from alerts.inhibition import InhibitRule, inhibit_source
-from alerts.lifecycle import LifecyclePolicy, expire, mute_reason, observe, state_key
+from alerts.lifecycle import (
+    LifecyclePolicy,
+    expire,
+    mute_reason,
+    observe,
+    partition_key,
+    state_key,
+)
 from alerts.matchers import Matchers
 from alerts.model import Alert
 from alerts.silences import Silence
@@ -106,6 +113,9 @@ def test_observe_does_not_mutate_the_given_state() -> None:
     observe(state, at(5, 2), now=BASE_TS + 300, policy=POLICY)
     assert state == frozen
     assert state_key(a) == "failed_login_burst/user/alice"
+    assert partition_key(a) == "alice"
+    ip_alert = make_alert(key_kind="source_ip", key="203.0.113.7", user=None)
+    assert partition_key(ip_alert) == "203.0.113.7"
 
 
 def test_mute_reason_names_the_silence_or_the_inhibition_rule() -> None:
