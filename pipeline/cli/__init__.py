@@ -20,6 +20,8 @@ COMMANDS = (
     "pipeline.cli.worker",
     "pipeline.cli.produce",
     "pipeline.cli.demo",
+    "pipeline.cli.alerts",
+    "pipeline.cli.silence",
 )
 
 
