@@ -72,7 +72,8 @@ class EmbeddedBroker:
                 [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
                  "--storage-engine", "memory://tansu/", "--cluster-id", "accessguard"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent,  # tied to us, even if we are SIGKILLed
+                start_new_session=True,  # a terminal Ctrl-C reaches only our parent
             )
         finally:
             if log is not subprocess.DEVNULL:

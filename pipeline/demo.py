@@ -43,6 +43,7 @@ class WorkerProcess:
             [sys.executable, "-m", "pipeline.cli", "worker"],
             env={**os.environ, **env}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, preexec_fn=_die_with_parent,
+            start_new_session=True,  # the demo stops it in order: worker, then broker
         )
         self._reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
         self._reader.start()
