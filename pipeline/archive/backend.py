@@ -18,7 +18,7 @@ from typing import BinaryIO, Protocol
 
 from pipeline.archive.errors import ArchiveError
 
-__all__ = ["Appendable", "ArchiveBackend", "LocalDirectoryBackend", "READ_ONLY"]
+__all__ = ["READ_ONLY", "Appendable", "ArchiveBackend", "LocalDirectoryBackend"]
 
 #: Mode of sealed segments, seals and quarantine files.
 READ_ONLY = 0o444
@@ -74,7 +74,9 @@ class LocalDirectoryBackend:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise ArchiveError(f"cannot create archive directory {root}: {exc.strerror}") from exc
+                raise ArchiveError(
+                    f"cannot create archive directory {root}: {exc.strerror}"
+                ) from exc
         if not self.root.is_dir():
             raise ArchiveError(f"archive directory {root} does not exist")
 

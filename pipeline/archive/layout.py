@@ -25,7 +25,9 @@ class SegmentName:
 
 
 def segment_name(index: int, opened: datetime) -> str:
-    """>>> segment_name(1, datetime(2026, 3, 1, 9, tzinfo=UTC))
+    """The file name of segment ``index``, opened at ``opened``.
+
+    >>> segment_name(1, datetime(2026, 3, 1, 9, tzinfo=UTC))
     'segment-20260301T090000Z-000001.ndjson'
     """
     return f"segment-{opened.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}-{index:06d}.ndjson"

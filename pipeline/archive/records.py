@@ -2,7 +2,8 @@
 
 A record is one line of a segment file::
 
-    {"data":{...},"kind":"event","prev":"<64 hex>","seq":17,"time":"2026-03-02T09:00:00.000000Z","hash":"<64 hex>"}
+    {"data":{...},"kind":"event","prev":"<64 hex>","seq":17,
+     "time":"2026-03-02T09:00:00.000000Z","hash":"<64 hex>"}      (one line in the file)
 
 * The **content** is ``{"data","kind","prev","seq","time"}`` serialised canonically: keys sorted at
   every level, no whitespace (separators ``,`` and ``:``), ASCII only (``\\uXXXX`` escapes), no
@@ -145,8 +146,9 @@ def event_data(event: AccessEvent) -> dict[str, Any]:
 
 
 def alert_data(alert: Any) -> dict[str, Any]:
-    """The ``data`` of an ``alert`` record (an :class:`alerts.model.Alert` or any pydantic model)."""
-    return alert.model_dump(mode="json")  # type: ignore[no-any-return]
+    """The ``data`` of an ``alert`` record (an :class:`alerts.model.Alert`, any pydantic model)."""
+    data: dict[str, Any] = alert.model_dump(mode="json")
+    return data
 
 
 def dead_letter_data(raw: bytes, reason: str, **context: Any) -> dict[str, Any]:

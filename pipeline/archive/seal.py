@@ -81,6 +81,8 @@ def parse_seal(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"fields missing {missing} or unexpected {extra}"
     if seal["version"] != 1:
         return None, f"unknown seal version {seal['version']!r}"
+    if canonical(seal) + b"\n" != raw:
+        return None, "not in canonical form (bytes were changed)"
     return seal, None
 
 

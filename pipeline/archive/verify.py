@@ -171,7 +171,9 @@ def _check_seal(
     sname = seal_name(name)
     problems = report.problems
     if seal["segment"] != name or seal["index"] != index:
-        problems.append(f"seal {sname} is for {seal['segment']} (index {seal['index']}), not {name}")
+        problems.append(
+            f"seal {sname} is for {seal['segment']} (index {seal['index']}), not {name}"
+        )
     key = seal_key(seal)
     if key is None:
         problems.append(f"seal {sname} carries a public key that does not match its fingerprint")
@@ -184,7 +186,8 @@ def _check_seal(
         problems.append(f"seal {sname} has a bad signature (modified after signing)")
     if chain.seal is not None and seal["prev_seal"] != chain.seal:
         problems.append(
-            f"seal {sname} breaks the seal chain: its prev_seal is not the hash of the previous seal"
+            f"seal {sname} breaks the seal chain: its prev_seal is not the hash of the "
+            "previous seal"
         )
     if chain.seq is not None and seal["first_seq"] != chain.seq + 1:
         problems.append(
@@ -231,7 +234,8 @@ def _check_segment(
 
     def flush_bad() -> None:
         if bad_run:
-            where = f"line {bad_run[0]}" if len(bad_run) == 1 else f"lines {bad_run[0]}-{bad_run[-1]}"
+            first, last = bad_run[0], bad_run[-1]
+            where = f"line {first}" if first == last else f"lines {first}-{last}"
             problems.append(f"segment {name} {where}: record modified ({bad_reason})")
             bad_run.clear()
 
@@ -266,6 +270,8 @@ def _check_segment(
                 )
                 continue
             if seq in seen:
+                if inversion and inversion[2] == seen[seq]:
+                    inversion = None  # caused by the earlier copy of this very record
                 problems.append(
                     f"segment {name} line {lines}: inserted record (seq {seq} repeats line "
                     f"{seen[seq]})"
@@ -275,7 +281,7 @@ def _check_segment(
             _tally(report, record.time)
             if last_seq is None or seq == last_seq + 1:
                 if last_hash is not None and record.prev != last_hash and not after_bad:
-                    what = f"line {last_line}" if last_line else "the previous segment's last record"
+                    what = f"line {last_line}" if last_line else "the last record before it"
                     problems.append(
                         f"segment {name} line {lines}: chain broken (prev is not the hash of "
                         f"{what})"

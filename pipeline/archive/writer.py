@@ -81,7 +81,7 @@ class _OpenSegment:
     out: Appendable
     first_seq: int
     first_prev: str
-    bytes: int = 0
+    size: int = 0
     records: int = 0
     first_time: str | None = None
     last_time: str | None = None
@@ -95,7 +95,7 @@ class _OpenSegment:
         self.out.write(data)
         self.last_hash = data[-67:-3].decode("ascii")
         self.sha.update(data)
-        self.bytes += len(data)
+        self.size += len(data)
         self.records += len(times)
         if self.first_time is None:
             self.first_time = times[0]
@@ -139,6 +139,7 @@ class ArchiveWriter:
         self._prev_seal = GENESIS
         self._next_index = 1
         self._open: _OpenSegment | None = None
+        self._last_time = ""
         self._closed = False
         self.recovered: list[str] = []
         self._resume()
@@ -210,7 +211,7 @@ class ArchiveWriter:
         while i < n:
             seg = self._open or self._start_segment(now, first_seq=self._seq + i + 1,
                                                     first_prev=self._prev_hash(lines, i))
-            room = self.max_segment_bytes - seg.bytes
+            room = self.max_segment_bytes - seg.size
             j, size = i, 0
             while j < n and (size + len(lines[j]) <= room or (j == i and seg.records == 0)):
                 size += len(lines[j])
@@ -218,7 +219,7 @@ class ArchiveWriter:
             if j > i:
                 seg.add(b"".join(lines[i:j]), times[i:j])
             i = j
-            if seg.bytes >= self.max_segment_bytes or i < n:
+            if seg.size >= self.max_segment_bytes or i < n:
                 self._seal_open(now)
 
     def _prev_hash(self, lines: list[bytes], i: int) -> str:
@@ -269,7 +270,7 @@ class ArchiveWriter:
         last_seq = seg.first_seq + seg.records - 1
         body = {
             "version": 1, "segment": seg.name, "index": seg.index,
-            "sha256": seg.sha.hexdigest(), "bytes": seg.bytes, "records": seg.records,
+            "sha256": seg.sha.hexdigest(), "bytes": seg.size, "records": seg.records,
             "first_seq": seg.first_seq, "last_seq": last_seq,
             "first_time": seg.first_time, "last_time": seg.last_time,
             "min_time": seg.min_time, "max_time": seg.max_time,
@@ -330,7 +331,9 @@ class ArchiveWriter:
             for raw in fh:
                 record, why = (None, "incomplete final line") if not raw.endswith(b"\n") \
                     else parse_line(raw[:-1])
-                if record is not None and (record.seq != self._seq + 1 or record.prev != self._head):
+                chained = record is not None and record.seq == self._seq + 1 \
+                    and record.prev == self._head
+                if record is not None and not chained:
                     record, why = None, "does not continue the chain"
                 if record is None:
                     reason = f"line {seg.records + 1}: {why}"
