@@ -76,13 +76,14 @@ def format_time(when: datetime | float) -> str:
     >>> format_time(1772442000.5)
     '2026-03-02T09:00:00.500000Z'
     """
-    if isinstance(when, datetime):
-        if when.tzinfo is None:
-            raise ArchiveError(f"record time {when.isoformat()} has no UTC offset")
-        dt = when.astimezone(UTC)
-    else:
-        dt = datetime.fromtimestamp(when, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if not isinstance(when, datetime):
+        when = datetime.fromtimestamp(when, UTC)
+    elif when.tzinfo is None:
+        raise ArchiveError(f"record time {when.isoformat()} has no UTC offset")
+    elif when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    # Runs once per record; isoformat is the fastest formatter (strftime is ~2x slower).
+    return when.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +101,16 @@ class Record:
 def make_line(seq: int, time: str, kind: str, data: dict[str, Any], prev: str) -> tuple[bytes, str]:
     """The record's line (with ``\\n``) and its hash."""
     try:
-        content = _encode({"data": data, "kind": kind, "prev": prev, "seq": seq, "time": time})
+        encoded = _encode(data)
     except (TypeError, ValueError) as exc:
         raise ArchiveError(f"{kind} record data is not plain JSON: {exc}") from exc
-    raw = content.encode("ascii")
+    if not isinstance(data, dict):
+        raise ArchiveError(f"{kind} record data must be a JSON object")
+    # The outer object by hand: keys already in sorted order, values known to be plain ASCII
+    # (kind from KINDS, hex prev, checked time), so this equals canonical() of the whole.
+    raw = (
+        f'{{"data":{encoded},"kind":"{kind}","prev":"{prev}","seq":{seq},"time":"{time}"}}'
+    ).encode("ascii")
     digest = hashlib.sha256(raw).hexdigest()
     return raw[:-1] + b',"hash":"' + digest.encode("ascii") + b'"}\n', digest
 

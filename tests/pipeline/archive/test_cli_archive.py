@@ -97,7 +97,8 @@ def test_write_takes_the_key_from_the_environment(
     [
         (["archive", "write", "--from", "{tmp}/e.ndjson", "--dir", "{tmp}/a"],
          "no signing key: pass --key FILE or set ACCESSGUARD_ARCHIVE_SIGNING_KEY"),
-        (["archive", "write", "--from", "{tmp}/missing", "--dir", "{tmp}/a", "--key", "{tmp}/k.key"],
+        (["archive", "write", "--from", "{tmp}/missing", "--dir", "{tmp}/a",
+          "--key", "{tmp}/k.key"],
          "{tmp}/missing: no such file"),
         (["archive", "write", "--from", "{tmp}/e.ndjson", "--dir", "{tmp}/a", "--key",
           "{tmp}/e.ndjson"], "{tmp}/e.ndjson is not an Ed25519 private key (PEM or base64)"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,11 +33,13 @@ def test_filters_by_user_action_and_time(
 ) -> None:
     items = write_archive(tmp_path, key, clock, n=120)
     since, until = items[30][2], items[90][2]
+    assert isinstance(since, datetime) and isinstance(until, datetime)
     hits = _found(tmp_path, user="user002", action="view",
                   since=f"{since:%Y-%m-%dT%H:%M:%S.%fZ}", until=f"{until:%Y-%m-%dT%H:%M:%S.%fZ}")
     expected = [
         i + 1 for i, (_, data, when) in enumerate(items)
-        if data["user"] == "user002" and data["action"] == "view" and since <= when < until
+        if data["user"] == "user002" and data["action"] == "view"
+        and since <= when < until  # type: ignore[operator]
     ]
     assert expected and [h["seq"] for h in hits] == expected
 
@@ -60,6 +63,7 @@ def test_skips_segments_outside_the_time_range_by_their_seals(
 ) -> None:
     items = write_archive(tmp_path, key, clock, n=120)
     last = items[-1][2]
+    assert isinstance(last, datetime)
     backend = CountingBackend(tmp_path)
     hits = list(search(backend, SearchQuery(since=f"{last:%Y-%m-%dT%H:%M:%S.%fZ}")))
     assert len(hits) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 import re
@@ -43,7 +44,7 @@ def _seal_path(seg: Path) -> Path:
     return Path(f"{seg}.seal.json")
 
 
-def _line_of(data: bytes, offset: int) -> int:
+def _line_of(data: bytes | bytearray, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
@@ -202,7 +203,7 @@ def test_whole_archive_resigned_by_an_intruder_fails_only_against_the_pinned_key
         body["prev_seal"] = prev
         raw = sign_seal(body, INTRUDER)
         rewrite(seal_path, raw)
-        prev = __import__("hashlib").sha256(raw).hexdigest()
+        prev = hashlib.sha256(raw).hexdigest()
     assert verify(LocalDirectoryBackend(d)).ok  # self-consistent: only a pinned key tells
     pinned = verify(LocalDirectoryBackend(d), KEY.public_key())
     assert len(pinned.problems) == len(segments(d))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import stat
 from pathlib import Path
@@ -39,7 +41,7 @@ def test_rotates_by_size_and_seals_every_segment(
     assert len(segs) > 3
     records = _records(tmp_path)
     assert [r["seq"] for r in records] == list(range(1, 121))
-    assert all(b["prev"] == a["hash"] for a, b in zip(records, records[1:], strict=False))
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(records))
     prev_seal = "0" * 64
     for seg in segs:
         assert seg.stat().st_size <= 6000
@@ -52,7 +54,7 @@ def test_rotates_by_size_and_seals_every_segment(
         assert seal["key_fingerprint"] == fingerprint(key.public_key())
         assert signature_ok(seal, key.public_key())
         assert seal["min_time"] <= seal["first_time"] <= seal["max_time"]
-        prev_seal = __import__("hashlib").sha256(seal_path.read_bytes()).hexdigest()
+        prev_seal = hashlib.sha256(seal_path.read_bytes()).hexdigest()
 
 
 def test_rotates_by_age_of_the_segment(
