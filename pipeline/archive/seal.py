@@ -51,6 +51,16 @@ SEAL_FIELDS = frozenset(
 )
 
 
+_INT, _STR, _OPT = (int,), (str,), (str, type(None))
+_TYPES: dict[str, tuple[type, ...]] = {
+    "version": _INT, "segment": _STR, "index": _INT, "sha256": _STR, "bytes": _INT,
+    "records": _INT, "first_seq": _INT, "last_seq": _INT, "first_time": _OPT, "last_time": _OPT,
+    "min_time": _OPT, "max_time": _OPT, "first_prev": _STR, "last_hash": _STR, "prev_seal": _STR,
+    "recovered": (bool,), "quarantine": (dict, type(None)), "sealed_at": _STR,
+    "public_key": _STR, "key_fingerprint": _STR, "signature": _STR,
+}
+
+
 def sign_seal(body: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
     """The seal file's bytes: ``body`` plus key fields and signature."""
     pub = key.public_key()
@@ -81,6 +91,16 @@ def parse_seal(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"fields missing {missing} or unexpected {extra}"
     if seal["version"] != 1:
         return None, f"unknown seal version {seal['version']!r}"
+    for name, kinds in _TYPES.items():
+        if type(seal[name]) not in kinds:
+            return None, f"field {name} has the wrong type"
+    quarantine = seal["quarantine"]
+    if quarantine is not None and (
+        not isinstance(quarantine, dict)
+        or type(quarantine.get("bytes")) is not int
+        or not all(isinstance(quarantine.get(k), str) for k in ("name", "sha256", "reason"))
+    ):
+        return None, "field quarantine is malformed"
     if canonical(seal) + b"\n" != raw:
         return None, "not in canonical form (bytes were changed)"
     return seal, None

@@ -84,6 +84,10 @@ def verify(backend: ArchiveBackend, public_key: Ed25519PublicKey | None = None) 
         parsed = parse_segment_name(name)
         if parsed is None and name.endswith(_SEAL_SUFFIX):
             parsed = parse_segment_name(name[: -len(_SEAL_SUFFIX)])
+        if parsed is None and not name.startswith(".") and not (
+            name.endswith(".torn") and parse_segment_name(name[:-5])
+        ):
+            report.notes.append(f"unexpected file {name} (not part of the archive)")
         if parsed is not None and parsed not in by_index.get(parsed.index, []):
             by_index.setdefault(parsed.index, []).append(parsed)
     if not by_index:

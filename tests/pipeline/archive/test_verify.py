@@ -245,3 +245,15 @@ def test_open_segment_with_a_torn_line_is_reported(
         "incomplete final line (the writer was interrupted; restarting it quarantines the line)"
     ]
     assert any("is open" in n for n in report.notes)
+
+
+def test_a_validly_signed_seal_with_wrong_types_is_reported_not_crashed_on(
+    base: Path, tmp_path: Path
+) -> None:
+    d = tmp_path / "a"
+    shutil.copytree(base, d)
+    seal = _resign(d, random.Random(1), KEY, {"last_seq": "150", "quarantine": {"name": 1}})
+    (d / "notes.txt").write_text("hello")
+    report = verify(LocalDirectoryBackend(d), KEY.public_key())
+    assert f"seal {seal.name} is unreadable: field last_seq has the wrong type" in report.problems
+    assert "unexpected file notes.txt (not part of the archive)" in report.notes
