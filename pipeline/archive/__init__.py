@@ -15,6 +15,8 @@ from pipeline.archive.keys import (
     generate_key_pair,
     load_private_key,
     load_public_key,
+    read_key_file,
+    signing_key,
 )
 from pipeline.archive.records import (
     KINDS,
@@ -47,6 +49,8 @@ __all__ = [
     "generate_key_pair",
     "load_private_key",
     "load_public_key",
+    "read_key_file",
     "search",
+    "signing_key",
     "verify",
 ]

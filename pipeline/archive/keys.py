@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -27,6 +28,8 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "public_raw",
+    "read_key_file",
+    "signing_key",
 ]
 
 #: Environment variable the CLI and the worker read the signing key from (PEM or base64).
@@ -73,6 +76,21 @@ def load_public_key(text: str | bytes, where: str = "public key") -> Ed25519Publ
     if not isinstance(key, Ed25519PublicKey):
         raise ArchiveKeyError(f"{where} is not an Ed25519 key")
     return key
+
+
+def signing_key(path: str | Path | None, environ: Mapping[str, str]) -> Ed25519PrivateKey:
+    """The signing key from ``path`` if given, else from ``environ[SIGNING_KEY_ENV]``.
+
+    The caller passes the environment (``os.environ`` at the edge), so nothing here reads it.
+    """
+    if path:
+        key = read_key_file(path, private=True)
+        assert isinstance(key, Ed25519PrivateKey)
+        return key
+    value = environ.get(SIGNING_KEY_ENV)
+    if not value:
+        raise ArchiveKeyError(f"no signing key: pass --key FILE or set {SIGNING_KEY_ENV}")
+    return load_private_key(value, SIGNING_KEY_ENV)
 
 
 def read_key_file(path: str | Path, private: bool = True) -> Ed25519PrivateKey | Ed25519PublicKey:

@@ -73,6 +73,7 @@ class _Chain:
     seq: int | None = 0  # last seq before the next segment; None = unknown after a gap
     head: str | None = GENESIS
     seal: str | None = GENESIS  # digest of the previous seal file
+    seal_name: str = ""
 
 
 def verify(backend: ArchiveBackend, public_key: Ed25519PublicKey | None = None) -> VerifyReport:
@@ -109,11 +110,15 @@ def verify(backend: ArchiveBackend, public_key: Ed25519PublicKey | None = None) 
             continue
         name = entries[0].name
         raw, seal = seals.get(name, (None, None))
+        before = len(report.problems)
         if seal is not None:
             _check_seal(name, index, raw, seal, trusted, chain, backend, present, report)
+        # The next seal's prev_seal is only worth checking against a seal found intact here;
+        # otherwise the broken link is this seal's problem, already reported.
+        seal_ok = seal is not None and len(report.problems) == before
         if name not in present:
             report.problems.append(f"segment {name} is missing (its seal exists)")
-            chain = _after_seal(seal, raw) if seal else _Chain(None, None, None)
+            chain = _after_seal(seal, raw, seal_ok)
             continue
         report.segments += 1
         if raw is None and index != last_index:
@@ -123,7 +128,7 @@ def verify(backend: ArchiveBackend, public_key: Ed25519PublicKey | None = None) 
         end_seq, end_head = _check_segment(backend, name, seal, chain, report)
         if seal is not None:
             report.sealed += 1
-            chain = _after_seal(seal, raw)
+            chain = _after_seal(seal, raw, seal_ok)
         else:
             chain = _Chain(end_seq, end_head, None)
     if chain.seq is not None and chain.head is not None:
@@ -190,8 +195,8 @@ def _check_seal(
         problems.append(f"seal {sname} has a bad signature (modified after signing)")
     if chain.seal is not None and seal["prev_seal"] != chain.seal:
         problems.append(
-            f"seal {sname} breaks the seal chain: its prev_seal is not the hash of the "
-            "previous seal"
+            f"seal {sname} breaks the seal chain: its prev_seal is not the hash of "
+            + (f"seal {chain.seal_name}" if chain.seal_name else "the genesis value (64 zeros)")
         )
     if chain.seq is not None and seal["first_seq"] != chain.seq + 1:
         problems.append(
@@ -211,10 +216,11 @@ def _check_seal(
             problems.append(f"quarantine file {qname} does not match its seal {sname}")
 
 
-def _after_seal(seal: dict[str, Any] | None, raw: bytes | None) -> _Chain:
+def _after_seal(seal: dict[str, Any] | None, raw: bytes | None, seal_ok: bool) -> _Chain:
     if seal is None or raw is None:
-        return _Chain(None, None, None if raw is None else seal_digest(raw))
-    return _Chain(seal["last_seq"], seal["last_hash"], seal_digest(raw))
+        return _Chain(None, None, None)
+    link = seal_digest(raw) if seal_ok else None
+    return _Chain(seal["last_seq"], seal["last_hash"], link, seal_name(seal["segment"]))
 
 
 def _check_segment(

@@ -24,11 +24,10 @@ from pipeline.archive import (
     event_data,
     format_time,
     generate_key_pair,
-    load_private_key,
     search,
     verify,
 )
-from pipeline.archive.keys import Ed25519PrivateKey, Ed25519PublicKey, read_key_file
+from pipeline.archive.keys import Ed25519PublicKey, read_key_file, signing_key
 from pipeline.archive.writer import DEFAULT_MAX_SEGMENT_BYTES, DEFAULT_MAX_SEGMENT_SECONDS, Item
 from pipeline.errors import UsageError
 
@@ -75,19 +74,8 @@ def run_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _signing_key(path: str | None) -> Ed25519PrivateKey:
-    if path:
-        key = read_key_file(path, private=True)
-        assert isinstance(key, Ed25519PrivateKey)
-        return key
-    value = os.environ.get(SIGNING_KEY_ENV)
-    if not value:
-        raise UsageError(f"no signing key: pass --key FILE or set {SIGNING_KEY_ENV}")
-    return load_private_key(value, SIGNING_KEY_ENV)
-
-
 def run_write(args: argparse.Namespace) -> int:
-    key = _signing_key(args.key)
+    key = signing_key(args.key, os.environ)
     source = Path(args.source)
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
