@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.events import parse_event  # noqa: E402
-from detectors.scenario import ScenarioSpec, generate  # noqa: E402
-from pipeline.archive import ArchiveWriter, LocalDirectoryBackend, event_data, verify  # noqa: E402
-from pipeline.archive.keys import Ed25519PrivateKey  # noqa: E402
+from detectors.events import AccessEvent, parse_event
+from detectors.scenario import ScenarioSpec, generate
+from pipeline.archive import ArchiveWriter, LocalDirectoryBackend, event_data, verify
+from pipeline.archive.keys import Ed25519PrivateKey
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--segment-bytes", type=int, default=16 * 1024 * 1024)
     args = parser.parse_args()
 
-    events = []
+    events: list[AccessEvent] = []
     spec = ScenarioSpec(users=200, hours=8.0, seed=1)
     while len(events) < args.records:
         events.extend(ev for ev, _ in generate(spec))
@@ -61,8 +61,9 @@ def main() -> None:
 
         key = Ed25519PrivateKey.generate()
         t0 = time.perf_counter()
-        with ArchiveWriter.open_dir(Path(tmp) / "archive", key,
-                                    max_segment_bytes=args.segment_bytes) as writer:
+        with ArchiveWriter.open_dir(
+            Path(tmp) / "archive", key, max_segment_bytes=args.segment_bytes
+        ) as writer:
             for i in range(0, n, b):
                 writer.append_many(items[i : i + b])
         archive = n / (time.perf_counter() - t0)
@@ -79,8 +80,10 @@ def main() -> None:
     ingest = n / (time.perf_counter() - t0)
 
     print(f"baseline  json.dumps + write + fsync/batch : {base:>10,.0f} records/s")
-    print(f"archive   ArchiveWriter.append_many        : {archive:>10,.0f} records/s "
-          f"({archive / base:.2f}x baseline, {segments} sealed segment(s))")
+    print(
+        f"archive   ArchiveWriter.append_many        : {archive:>10,.0f} records/s "
+        f"({archive / base:.2f}x baseline, {segments} sealed segment(s))"
+    )
     print(f"ingest    parse_event (pipeline's own work): {ingest:>10,.0f} events/s")
     print(f"verify    verify() of the archive         : {verified:>10,.0f} records/s")
 

@@ -50,9 +50,7 @@ __all__ = [
 #: ``prev`` of the very first record, and ``prev_seal`` of the first seal.
 GENESIS = "0" * 64
 
-KINDS = frozenset(
-    {"event", "dead_letter", "alert", "delivery", "silence", "config", "recovery"}
-)
+KINDS = frozenset({"event", "dead_letter", "alert", "delivery", "silence", "config", "recovery"})
 
 _SUFFIX_LEN = len(',"hash":"') + 64 + len('"}')
 _SUFFIX_RE = re.compile(rb',"hash":"([0-9a-f]{64})"\}')

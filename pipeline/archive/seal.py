@@ -43,9 +43,26 @@ __all__ = ["SEAL_FIELDS", "parse_seal", "seal_digest", "seal_key", "sign_seal", 
 
 SEAL_FIELDS = frozenset(
     {
-        "version", "segment", "index", "sha256", "bytes", "records", "first_seq", "last_seq",
-        "first_time", "last_time", "min_time", "max_time", "first_prev", "last_hash",
-        "prev_seal", "recovered", "quarantine", "sealed_at", "public_key", "key_fingerprint",
+        "version",
+        "segment",
+        "index",
+        "sha256",
+        "bytes",
+        "records",
+        "first_seq",
+        "last_seq",
+        "first_time",
+        "last_time",
+        "min_time",
+        "max_time",
+        "first_prev",
+        "last_hash",
+        "prev_seal",
+        "recovered",
+        "quarantine",
+        "sealed_at",
+        "public_key",
+        "key_fingerprint",
         "signature",
     }
 )
@@ -53,11 +70,27 @@ SEAL_FIELDS = frozenset(
 
 _INT, _STR, _OPT = (int,), (str,), (str, type(None))
 _TYPES: dict[str, tuple[type, ...]] = {
-    "version": _INT, "segment": _STR, "index": _INT, "sha256": _STR, "bytes": _INT,
-    "records": _INT, "first_seq": _INT, "last_seq": _INT, "first_time": _OPT, "last_time": _OPT,
-    "min_time": _OPT, "max_time": _OPT, "first_prev": _STR, "last_hash": _STR, "prev_seal": _STR,
-    "recovered": (bool,), "quarantine": (dict, type(None)), "sealed_at": _STR,
-    "public_key": _STR, "key_fingerprint": _STR, "signature": _STR,
+    "version": _INT,
+    "segment": _STR,
+    "index": _INT,
+    "sha256": _STR,
+    "bytes": _INT,
+    "records": _INT,
+    "first_seq": _INT,
+    "last_seq": _INT,
+    "first_time": _OPT,
+    "last_time": _OPT,
+    "min_time": _OPT,
+    "max_time": _OPT,
+    "first_prev": _STR,
+    "last_hash": _STR,
+    "prev_seal": _STR,
+    "recovered": (bool,),
+    "quarantine": (dict, type(None)),
+    "sealed_at": _STR,
+    "public_key": _STR,
+    "key_fingerprint": _STR,
+    "signature": _STR,
 }
 
 

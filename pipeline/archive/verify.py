@@ -85,8 +85,10 @@ def verify(backend: ArchiveBackend, public_key: Ed25519PublicKey | None = None) 
         parsed = parse_segment_name(name)
         if parsed is None and name.endswith(_SEAL_SUFFIX):
             parsed = parse_segment_name(name[: -len(_SEAL_SUFFIX)])
-        if parsed is None and not name.startswith(".") and not (
-            name.endswith(".torn") and parse_segment_name(name[:-5])
+        if (
+            parsed is None
+            and not name.startswith(".")
+            and not (name.endswith(".torn") and parse_segment_name(name[:-5]))
         ):
             report.notes.append(f"unexpected file {name} (not part of the archive)")
         if parsed is not None and parsed not in by_index.get(parsed.index, []):
@@ -137,7 +139,9 @@ def verify(backend: ArchiveBackend, public_key: Ed25519PublicKey | None = None) 
 
 
 def _read_seals(
-    backend: ArchiveBackend, present: set[str], by_index: dict[int, list[SegmentName]],
+    backend: ArchiveBackend,
+    present: set[str],
+    by_index: dict[int, list[SegmentName]],
     report: VerifyReport,
 ) -> dict[str, tuple[bytes, dict[str, Any] | None]]:
     seals: dict[str, tuple[bytes, dict[str, Any] | None]] = {}
@@ -174,8 +178,15 @@ def _trusted_key(
 
 
 def _check_seal(
-    name: str, index: int, raw: bytes | None, seal: dict[str, Any], trusted: str | None,
-    chain: _Chain, backend: ArchiveBackend, present: set[str], report: VerifyReport,
+    name: str,
+    index: int,
+    raw: bytes | None,
+    seal: dict[str, Any],
+    trusted: str | None,
+    chain: _Chain,
+    backend: ArchiveBackend,
+    present: set[str],
+    report: VerifyReport,
 ) -> None:
     sname = seal_name(name)
     problems = report.problems
@@ -205,8 +216,11 @@ def _check_seal(
         )
     quarantine = seal["quarantine"]
     if seal["recovered"]:
-        kept = f"{quarantine['bytes']} byte(s) quarantined in {quarantine['name']}" \
-            if isinstance(quarantine, dict) else "nothing quarantined"
+        kept = (
+            f"{quarantine['bytes']} byte(s) quarantined in {quarantine['name']}"
+            if isinstance(quarantine, dict)
+            else "nothing quarantined"
+        )
         report.notes.append(f"segment {name} was closed by crash recovery ({kept})")
     if isinstance(quarantine, dict):
         qname = str(quarantine.get("name"))
@@ -224,7 +238,10 @@ def _after_seal(seal: dict[str, Any] | None, raw: bytes | None, seal_ok: bool) -
 
 
 def _check_segment(
-    backend: ArchiveBackend, name: str, seal: dict[str, Any] | None, chain: _Chain,
+    backend: ArchiveBackend,
+    name: str,
+    seal: dict[str, Any] | None,
+    chain: _Chain,
     report: VerifyReport,
 ) -> tuple[int | None, str | None]:
     """Check the records of one segment; returns the last good (seq, hash)."""
@@ -334,8 +351,14 @@ def _check_segment(
 
 
 def _against_seal(
-    name: str, seal: dict[str, Any], seen: dict[int, int], size: int, lines: int, digest: str,
-    problems: list[str], torn: bool,
+    name: str,
+    seal: dict[str, Any],
+    seen: dict[int, int],
+    size: int,
+    lines: int,
+    digest: str,
+    problems: list[str],
+    torn: bool,
 ) -> None:
     top = max(seen) if seen else seal["first_seq"] - 1
     if not torn and top < seal["last_seq"] and size < seal["bytes"]:
@@ -343,8 +366,9 @@ def _against_seal(
             f"segment {name} is truncated: it ends at seq {top}, its seal says {seal['last_seq']} "
             f"({seal['last_seq'] - top} record(s) deleted at the end)"
         )
-    elif not problems and (digest != seal["sha256"] or size != seal["bytes"]
-                           or lines != seal["records"]):
+    elif not problems and (
+        digest != seal["sha256"] or size != seal["bytes"] or lines != seal["records"]
+    ):
         problems.append(f"segment {name} does not match its seal (SHA-256, size or record count)")
 
 

@@ -209,8 +209,9 @@ class ArchiveWriter:
     def _write(self, lines: list[bytes], times: list[str], now: datetime) -> None:
         i, n = 0, len(lines)
         while i < n:
-            seg = self._open or self._start_segment(now, first_seq=self._seq + i + 1,
-                                                    first_prev=self._prev_hash(lines, i))
+            seg = self._open or self._start_segment(
+                now, first_seq=self._seq + i + 1, first_prev=self._prev_hash(lines, i)
+            )
             room = self.max_segment_bytes - seg.size
             j, size = i, 0
             while j < n and (size + len(lines[j]) <= room or (j == i and seg.records == 0)):
@@ -255,28 +256,42 @@ class ArchiveWriter:
     def _start_segment(self, now: datetime, first_seq: int, first_prev: str) -> _OpenSegment:
         name = segment_name(self._next_index, now)
         self._open = _OpenSegment(
-            name=name, index=self._next_index, opened=now,
-            out=self.backend.create_appendable(name), first_seq=first_seq, first_prev=first_prev,
+            name=name,
+            index=self._next_index,
+            opened=now,
+            out=self.backend.create_appendable(name),
+            first_seq=first_seq,
+            first_prev=first_prev,
         )
         self._next_index += 1
         return self._open
 
-    def _seal_open(self, now: datetime, recovered: bool = False,
-                   quarantine: dict[str, Any] | None = None) -> None:
+    def _seal_open(
+        self, now: datetime, recovered: bool = False, quarantine: dict[str, Any] | None = None
+    ) -> None:
         seg = self._open
         assert seg is not None
         seg.out.close()
         self.backend.make_immutable(seg.name)
         last_seq = seg.first_seq + seg.records - 1
         body = {
-            "version": 1, "segment": seg.name, "index": seg.index,
-            "sha256": seg.sha.hexdigest(), "bytes": seg.size, "records": seg.records,
-            "first_seq": seg.first_seq, "last_seq": last_seq,
-            "first_time": seg.first_time, "last_time": seg.last_time,
-            "min_time": seg.min_time, "max_time": seg.max_time,
+            "version": 1,
+            "segment": seg.name,
+            "index": seg.index,
+            "sha256": seg.sha.hexdigest(),
+            "bytes": seg.size,
+            "records": seg.records,
+            "first_seq": seg.first_seq,
+            "last_seq": last_seq,
+            "first_time": seg.first_time,
+            "last_time": seg.last_time,
+            "min_time": seg.min_time,
+            "max_time": seg.max_time,
             "first_prev": seg.first_prev,
             "last_hash": seg.last_hash if seg.records else seg.first_prev,
-            "prev_seal": self._prev_seal, "recovered": recovered, "quarantine": quarantine,
+            "prev_seal": self._prev_seal,
+            "recovered": recovered,
+            "quarantine": quarantine,
             "sealed_at": format_time(now),
         }
         raw = sign_seal(body, self._key)
@@ -324,15 +339,25 @@ class ArchiveWriter:
     def _recover(self, name: str, index: int) -> None:
         """Seal an interrupted segment (see the module docstring)."""
         opened = datetime.strptime(name.split("-")[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        seg = _OpenSegment(name=name, index=index, opened=opened, out=_NoWrite(),
-                           first_seq=self._seq + 1, first_prev=self._head)
+        seg = _OpenSegment(
+            name=name,
+            index=index,
+            opened=opened,
+            out=_NoWrite(),
+            first_seq=self._seq + 1,
+            first_prev=self._head,
+        )
         good, reason = 0, ""
         with self.backend.open_read(name) as fh:
             for raw in fh:
-                record, why = (None, "incomplete final line") if not raw.endswith(b"\n") \
+                record, why = (
+                    (None, "incomplete final line")
+                    if not raw.endswith(b"\n")
                     else parse_line(raw[:-1])
-                chained = record is not None and record.seq == self._seq + 1 \
-                    and record.prev == self._head
+                )
+                chained = (
+                    record is not None and record.seq == self._seq + 1 and record.prev == self._head
+                )
                 if record is not None and not chained:
                     record, why = None, "does not continue the chain"
                 if record is None:
@@ -350,8 +375,12 @@ class ArchiveWriter:
             qname = quarantine_name(name)
             self.backend.put_immutable(qname, torn)
             self.backend.truncate(name, good)
-            quarantine = {"name": qname, "bytes": len(torn),
-                          "sha256": hashlib.sha256(torn).hexdigest(), "reason": reason}
+            quarantine = {
+                "name": qname,
+                "bytes": len(torn),
+                "sha256": hashlib.sha256(torn).hexdigest(),
+                "reason": reason,
+            }
         self._open = seg
         now = self._clock()
         self._seal_open(now, recovered=True, quarantine=quarantine)

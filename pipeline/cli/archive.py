@@ -39,8 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = p.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
 
     k = cmds.add_parser("keygen", help="make an Ed25519 key pair for sealing")
-    k.add_argument("--out", required=True, metavar="PREFIX",
-                   help="writes PREFIX.key (private, mode 0600) and PREFIX.pub")
+    k.add_argument(
+        "--out",
+        required=True,
+        metavar="PREFIX",
+        help="writes PREFIX.key (private, mode 0600) and PREFIX.pub",
+    )
     k.set_defaults(run=run_keygen)
 
     w = cmds.add_parser("write", help="archive an NDJSON file of access events (offline)")
@@ -48,8 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--dir", required=True, metavar="DIR", help="archive directory (created)")
     w.add_argument("--key", metavar="FILE", help=f"signing key; default ${SIGNING_KEY_ENV}")
     w.add_argument("--segment-bytes", type=int, default=DEFAULT_MAX_SEGMENT_BYTES, metavar="N")
-    w.add_argument("--segment-seconds", type=float, default=DEFAULT_MAX_SEGMENT_SECONDS,
-                   metavar="S")
+    w.add_argument(
+        "--segment-seconds", type=float, default=DEFAULT_MAX_SEGMENT_SECONDS, metavar="S"
+    )
     w.set_defaults(run=run_write)
 
     v = cmds.add_parser("verify", help="check hashes, chain, seals and signatures")
@@ -81,7 +86,9 @@ def run_write(args: argparse.Namespace) -> int:
         raise UsageError(f"{source}: no such file")
     counts = {"event": 0, "dead_letter": 0}
     with ArchiveWriter.open_dir(
-        args.dir, key, max_segment_bytes=args.segment_bytes,
+        args.dir,
+        key,
+        max_segment_bytes=args.segment_bytes,
         max_segment_seconds=args.segment_seconds,
     ) as writer:
         first = writer.seq + 1
@@ -137,15 +144,21 @@ def run_verify(args: argparse.Namespace) -> int:
     if report.ok:
         print(f"archive {args.dir} intact: {report.summary()}")
         return 0
-    print(f"accessguard: archive {args.dir} failed verification: "
-          f"{len(report.problems)} problem(s)", file=sys.stderr)
+    print(
+        f"accessguard: archive {args.dir} failed verification: {len(report.problems)} problem(s)",
+        file=sys.stderr,
+    )
     return 1
 
 
 def run_search(args: argparse.Namespace) -> int:
     query = SearchQuery(
-        user=args.user, action=args.action, detector=args.detector, kind=args.kind,
-        since=_time_arg("--since", args.since), until=_time_arg("--until", args.until),
+        user=args.user,
+        action=args.action,
+        detector=args.detector,
+        kind=args.kind,
+        since=_time_arg("--since", args.since),
+        until=_time_arg("--until", args.until),
     )
     matched = 0
     for line in search(LocalDirectoryBackend(args.dir), query):

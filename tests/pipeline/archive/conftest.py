@@ -51,7 +51,10 @@ def event_items(n: int, users: int = 5, seed: int = 7) -> list[Item]:
 
 
 def write_archive(
-    path: Path, key: Ed25519PrivateKey, clock: FakeClock, n: int = 120,
+    path: Path,
+    key: Ed25519PrivateKey,
+    clock: FakeClock,
+    n: int = 120,
     segment_bytes: int = 6000,
 ) -> list[Item]:
     items = event_items(n)

@@ -31,8 +31,10 @@ def test_keygen_writes_a_private_key_only_its_owner_reads(keys: Path) -> None:
 
 def test_keygen_refuses_to_overwrite(keys: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["archive", "keygen", "--out", str(keys)]) == 2
-    assert capsys.readouterr().err.strip() == f"accessguard: {keys}.key already exists; " \
+    assert (
+        capsys.readouterr().err.strip() == f"accessguard: {keys}.key already exists; "
         "not overwriting a key"
+    )
 
 
 def test_write_verify_search_round_trip(
@@ -40,8 +42,20 @@ def test_write_verify_search_round_trip(
 ) -> None:
     src = _events_file(tmp_path / "events.ndjson", bad=(b"{not json", b'{"user": "x"}'))
     d = tmp_path / "arch"
-    code = main(["archive", "write", "--from", str(src), "--dir", str(d),
-                 "--key", f"{keys}.key", "--segment-bytes", "4000"])
+    code = main(
+        [
+            "archive",
+            "write",
+            "--from",
+            str(src),
+            "--dir",
+            str(d),
+            "--key",
+            f"{keys}.key",
+            "--segment-bytes",
+            "4000",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "archived 40 event(s) and 2 dead letter(s)" in out and "seq 1..42" in out
@@ -57,8 +71,24 @@ def test_write_verify_search_round_trip(
     assert dead[0]["data"]["reason"].startswith("not JSON")
     assert "2 record(s) matched" in captured.err
 
-    assert main(["archive", "search", str(d), "--user", "user003", "--action", "view",
-                 "--since", "2026-03-02T09:00:00Z", "--until", "2026-03-02T13:00:00+00:00"]) == 0
+    assert (
+        main(
+            [
+                "archive",
+                "search",
+                str(d),
+                "--user",
+                "user003",
+                "--action",
+                "view",
+                "--since",
+                "2026-03-02T09:00:00Z",
+                "--until",
+                "2026-03-02T13:00:00+00:00",
+            ]
+        )
+        == 0
+    )
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert hits and all(h["data"]["user"] == "user003" for h in hits)
 
@@ -67,8 +97,20 @@ def test_verify_names_the_modified_line(
     tmp_path: Path, keys: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     d = tmp_path / "arch"
-    main(["archive", "write", "--from", str(_events_file(tmp_path / "e.ndjson")),
-          "--dir", str(d), "--key", f"{keys}.key", "--segment-bytes", "4000"])
+    main(
+        [
+            "archive",
+            "write",
+            "--from",
+            str(_events_file(tmp_path / "e.ndjson")),
+            "--dir",
+            str(d),
+            "--key",
+            f"{keys}.key",
+            "--segment-bytes",
+            "4000",
+        ]
+    )
     seg = segments(d)[1]
     lines = seg.read_bytes().splitlines(keepends=True)
     lines[2] = lines[2].replace(b'"view"', b'"delete"', 1).replace(b'"modify"', b'"delete"', 1)
@@ -83,7 +125,9 @@ def test_verify_names_the_modified_line(
 
 
 def test_write_takes_the_key_from_the_environment(
-    tmp_path: Path, keys: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    keys: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ACCESSGUARD_ARCHIVE_SIGNING_KEY", Path(f"{keys}.key").read_text())
@@ -95,23 +139,54 @@ def test_write_takes_the_key_from_the_environment(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["archive", "write", "--from", "{tmp}/e.ndjson", "--dir", "{tmp}/a"],
-         "no signing key: pass --key FILE or set ACCESSGUARD_ARCHIVE_SIGNING_KEY"),
-        (["archive", "write", "--from", "{tmp}/missing", "--dir", "{tmp}/a",
-          "--key", "{tmp}/k.key"],
-         "{tmp}/missing: no such file"),
-        (["archive", "write", "--from", "{tmp}/e.ndjson", "--dir", "{tmp}/a", "--key",
-          "{tmp}/e.ndjson"], "{tmp}/e.ndjson is not an Ed25519 private key (PEM or base64)"),
+        (
+            ["archive", "write", "--from", "{tmp}/e.ndjson", "--dir", "{tmp}/a"],
+            "no signing key: pass --key FILE or set ACCESSGUARD_ARCHIVE_SIGNING_KEY",
+        ),
+        (
+            [
+                "archive",
+                "write",
+                "--from",
+                "{tmp}/missing",
+                "--dir",
+                "{tmp}/a",
+                "--key",
+                "{tmp}/k.key",
+            ],
+            "{tmp}/missing: no such file",
+        ),
+        (
+            [
+                "archive",
+                "write",
+                "--from",
+                "{tmp}/e.ndjson",
+                "--dir",
+                "{tmp}/a",
+                "--key",
+                "{tmp}/e.ndjson",
+            ],
+            "{tmp}/e.ndjson is not an Ed25519 private key (PEM or base64)",
+        ),
         (["archive", "verify", "{tmp}/nope"], "archive directory {tmp}/nope does not exist"),
-        (["archive", "search", "{tmp}", "--since", "2026-03-02"],
-         "--since '2026-03-02' needs a UTC offset, e.g. 2026-03-02T09:00:00Z"),
-        (["archive", "search", "{tmp}", "--until", "yesterday"],
-         "--until 'yesterday' is not an RFC 3339 time"),
+        (
+            ["archive", "search", "{tmp}", "--since", "2026-03-02"],
+            "--since '2026-03-02' needs a UTC offset, e.g. 2026-03-02T09:00:00Z",
+        ),
+        (
+            ["archive", "search", "{tmp}", "--until", "yesterday"],
+            "--until 'yesterday' is not an RFC 3339 time",
+        ),
     ],
 )
 def test_errors_are_one_line_without_traceback(
-    tmp_path: Path, keys: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str,
+    tmp_path: Path,
+    keys: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    message: str,
 ) -> None:
     monkeypatch.delenv("ACCESSGUARD_ARCHIVE_SIGNING_KEY", raising=False)
     _events_file(tmp_path / "e.ndjson", n=2)

@@ -17,8 +17,13 @@ def test_line_is_canonical_content_plus_trailing_hash() -> None:
     assert line.endswith(b"\n")
     content = line[:-76] + b"}"
     assert content == canonical(
-        {"data": {"a": "é", "b": 1}, "kind": "event", "prev": GENESIS, "seq": 7,
-         "time": "2026-03-02T09:00:00.000000Z"}
+        {
+            "data": {"a": "é", "b": 1},
+            "kind": "event",
+            "prev": GENESIS,
+            "seq": 7,
+            "time": "2026-03-02T09:00:00.000000Z",
+        }
     )
     assert hashlib.sha256(content).hexdigest() == digest
     assert json.loads(line)["hash"] == digest

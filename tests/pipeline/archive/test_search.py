@@ -34,12 +34,17 @@ def test_filters_by_user_action_and_time(
     items = write_archive(tmp_path, key, clock, n=120)
     since, until = items[30][2], items[90][2]
     assert isinstance(since, datetime) and isinstance(until, datetime)
-    hits = _found(tmp_path, user="user002", action="view",
-                  since=f"{since:%Y-%m-%dT%H:%M:%S.%fZ}", until=f"{until:%Y-%m-%dT%H:%M:%S.%fZ}")
+    hits = _found(
+        tmp_path,
+        user="user002",
+        action="view",
+        since=f"{since:%Y-%m-%dT%H:%M:%S.%fZ}",
+        until=f"{until:%Y-%m-%dT%H:%M:%S.%fZ}",
+    )
     expected = [
-        i + 1 for i, (_, data, when) in enumerate(items)
-        if data["user"] == "user002" and data["action"] == "view"
-        and since <= when < until  # type: ignore[operator]
+        i + 1
+        for i, (_, data, when) in enumerate(items)
+        if data["user"] == "user002" and data["action"] == "view" and since <= when < until  # type: ignore[operator]
     ]
     assert expected and [h["seq"] for h in hits] == expected
 
@@ -50,7 +55,8 @@ def test_alerts_by_detector_and_kind(tmp_path: Path, key: Ed25519PrivateKey) -> 
         w.append("alert", {"detector": "failed_login_burst", "user": "user001"}, 10.0)
         w.append("delivery", {"detector": "failed_login_burst", "outcome": "sent"}, 11.0)
     assert [h["kind"] for h in _found(tmp_path, detector="failed_login_burst")] == [
-        "alert", "delivery"
+        "alert",
+        "delivery",
     ]
     assert [h["kind"] for h in _found(tmp_path, detector="failed_login_burst", kind="alert")] == [
         "alert"

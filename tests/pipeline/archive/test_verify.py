@@ -62,8 +62,10 @@ def flip_seal_byte(d: Path, rng: random.Random) -> str:
     data = bytearray(seal.read_bytes())
     data[rng.randrange(len(data))] ^= rng.randrange(1, 256)
     rewrite(seal, bytes(data))
-    return rf"seal {re.escape(seal.name)} (is unreadable|has a bad signature|carries a public key" \
+    return (
+        rf"seal {re.escape(seal.name)} (is unreadable|has a bad signature|carries a public key"
         r"|is signed with another key|is for|starts at seq)"
+    )
 
 
 def delete_line(d: Path, rng: random.Random) -> str:
@@ -119,8 +121,9 @@ def remove_segment_and_seal(d: Path, rng: random.Random) -> str:
 def _resign(d: Path, rng: random.Random, key: Ed25519PrivateKey, change: dict) -> Path:
     seal_path = _seal_path(rng.choice(segments(d)))
     seal = json.loads(seal_path.read_bytes())
-    body = {k: v for k, v in seal.items()
-            if k not in ("signature", "public_key", "key_fingerprint")}
+    body = {
+        k: v for k, v in seal.items() if k not in ("signature", "public_key", "key_fingerprint")
+    }
     body.update(change)
     rewrite(seal_path, sign_seal(body, key))
     return seal_path
@@ -135,8 +138,13 @@ def modify_seal_field(d: Path, rng: random.Random) -> str:
     seal_path = _seal_path(rng.choice(segments(d)))
     seal = json.loads(seal_path.read_bytes())
     field = rng.choice(["records", "last_time", "sha256", "recovered", "sealed_at"])
-    seal[field] = {"records": 1, "last_time": "2026-03-01T00:00:00.000000Z",
-                   "sha256": "f" * 64, "recovered": True, "sealed_at": "x"}[field]
+    seal[field] = {
+        "records": 1,
+        "last_time": "2026-03-01T00:00:00.000000Z",
+        "sha256": "f" * 64,
+        "recovered": True,
+        "sealed_at": "x",
+    }[field]
     rewrite(seal_path, canonical(seal) + b"\n")
     return rf"seal {re.escape(seal_path.name)} has a bad signature"
 
@@ -156,9 +164,20 @@ def swap_signature_key(d: Path, rng: random.Random) -> str:
 
 
 TAMPERS: list[Tamper] = [
-    flip_byte, flip_byte, flip_byte, flip_seal_byte, delete_line, insert_line, reorder_lines,
-    truncate, remove_segment, remove_segment_and_seal, resign_with_other_key,
-    modify_seal_field, break_seal_chain, swap_signature_key,
+    flip_byte,
+    flip_byte,
+    flip_byte,
+    flip_seal_byte,
+    delete_line,
+    insert_line,
+    reorder_lines,
+    truncate,
+    remove_segment,
+    remove_segment_and_seal,
+    resign_with_other_key,
+    modify_seal_field,
+    break_seal_chain,
+    swap_signature_key,
 ]
 
 
@@ -168,9 +187,7 @@ def test_intact_archive_verifies(base: Path) -> None:
     assert (report.records, report.last_seq, report.sealed) == (150, 150, len(segments(base)))
 
 
-def test_randomised_tampering_is_always_detected_and_named(
-    base: Path, tmp_path: Path
-) -> None:
+def test_randomised_tampering_is_always_detected_and_named(base: Path, tmp_path: Path) -> None:
     rng = random.Random(SEED)
     seen: dict[str, int] = {}
     for case in range(CASES_PER_TAMPER * len(TAMPERS)):
@@ -198,8 +215,9 @@ def test_whole_archive_resigned_by_an_intruder_fails_only_against_the_pinned_key
     for seg in segments(d):
         seal_path = _seal_path(seg)
         seal = json.loads(seal_path.read_bytes())
-        body = {k: v for k, v in seal.items()
-                if k not in ("signature", "public_key", "key_fingerprint")}
+        body = {
+            k: v for k, v in seal.items() if k not in ("signature", "public_key", "key_fingerprint")
+        }
         body["prev_seal"] = prev
         raw = sign_seal(body, INTRUDER)
         rewrite(seal_path, raw)

@@ -22,8 +22,15 @@ def _records(path: Path) -> list[dict]:
         for line in seg.read_bytes().splitlines():
             record, why = parse_line(line)
             assert record is not None, why
-            out.append({"seq": record.seq, "kind": record.kind, "prev": record.prev,
-                        "hash": record.hash, "segment": seg.name})
+            out.append(
+                {
+                    "seq": record.seq,
+                    "kind": record.kind,
+                    "prev": record.prev,
+                    "hash": record.hash,
+                    "segment": seg.name,
+                }
+            )
     return out
 
 
