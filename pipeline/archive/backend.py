@@ -42,6 +42,7 @@ class ArchiveBackend(Protocol):
     def create_appendable(self, name: str) -> Appendable: ...
     def truncate(self, name: str, size: int) -> None: ...
     def make_immutable(self, name: str) -> None: ...
+    def is_immutable(self, name: str) -> bool: ...
     def put_immutable(self, name: str, data: bytes) -> None: ...
 
 
@@ -113,6 +114,9 @@ class LocalDirectoryBackend:
 
     def make_immutable(self, name: str) -> None:
         os.chmod(self.root / name, READ_ONLY)
+
+    def is_immutable(self, name: str) -> bool:
+        return not (self.root / name).stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
     def put_immutable(self, name: str, data: bytes) -> None:
         """Write via a temporary file and an atomic rename, so a crash leaves all or nothing."""

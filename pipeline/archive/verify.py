@@ -125,6 +125,13 @@ def verify(backend: ArchiveBackend, public_key: Ed25519PublicKey | None = None) 
         report.segments += 1
         if raw is None and index != last_index:
             report.problems.append(f"segment {name} has no seal (only the newest may be open)")
+        elif raw is None and backend.is_immutable(name):
+            # Only sealing makes a segment read-only, so its seal was removed (or the writer
+            # stopped between the two steps; restarting it seals the segment).
+            report.problems.append(
+                f"segment {name} is read-only but has no seal (the seal was removed, or the "
+                "writer stopped while sealing)"
+            )
         elif raw is None:
             report.notes.append(f"segment {name} is open (not sealed yet)")
         end_seq, end_head = _check_segment(backend, name, seal, chain, report)

@@ -110,6 +110,15 @@ def remove_segment(d: Path, rng: random.Random) -> str:
     return rf"segment {re.escape(seg.name)} is missing \(its seal exists\)"
 
 
+def remove_seal(d: Path, rng: random.Random) -> str:
+    segs = segments(d)
+    at = rng.randrange(len(segs))
+    _seal_path(segs[at]).unlink()
+    if at == len(segs) - 1:
+        return rf"segment {re.escape(segs[at].name)} is read-only but has no seal"
+    return rf"segment {re.escape(segs[at].name)} has no seal \(only the newest may be open\)"
+
+
 def remove_segment_and_seal(d: Path, rng: random.Random) -> str:
     segs = segments(d)
     at = rng.randrange(len(segs) - 1)  # cutting off the newest pair leaves no trace (documented)
@@ -173,6 +182,8 @@ TAMPERS: list[Tamper] = [
     reorder_lines,
     truncate,
     remove_segment,
+    remove_seal,
+    remove_seal,
     remove_segment_and_seal,
     resign_with_other_key,
     modify_seal_field,
