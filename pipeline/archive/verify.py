@@ -94,7 +94,7 @@ def verify(backend: ArchiveBackend, public_key: Ed25519PublicKey | None = None) 
         if parsed is not None and parsed not in by_index.get(parsed.index, []):
             by_index.setdefault(parsed.index, []).append(parsed)
     if not by_index:
-        report.notes.append("the archive is empty")
+        report.problems.append("no segments found (is this an archive directory?)")
         return report
     seals = _read_seals(backend, present, by_index, report)
     trusted = _trusted_key(seals, public_key, report)

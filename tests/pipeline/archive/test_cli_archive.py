@@ -124,6 +124,22 @@ def test_verify_names_the_modified_line(
     assert captured.err == f"accessguard: archive {d} failed verification: 1 problem(s)\n"
 
 
+def test_verify_against_another_public_key_and_an_empty_directory(
+    tmp_path: Path, keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = tmp_path / "arch"
+    src = _events_file(tmp_path / "e.ndjson", n=5)
+    main(["archive", "write", "--from", str(src), "--dir", str(d), "--key", f"{keys}.key"])
+    main(["archive", "keygen", "--out", str(tmp_path / "other")])
+    capsys.readouterr()
+    assert main(["archive", "verify", str(d), "--public-key", str(tmp_path / "other.pub")]) == 1
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith(f"seal {segments(d)[0].name}.seal.json is signed with another key")
+    (tmp_path / "empty").mkdir()
+    assert main(["archive", "verify", str(tmp_path / "empty")]) == 1
+    assert capsys.readouterr().out == "no segments found (is this an archive directory?)\n"
+
+
 def test_write_takes_the_key_from_the_environment(
     tmp_path: Path,
     keys: Path,
