@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,12 +200,28 @@ class ArchiveWriter:
         if not lines:
             return 0
         now = self._clock()
-        self.rotate_if_due(now)
-        self._write(lines, times, now)
-        self._seq, self._head, self._last_time = seq, head, times[-1]
-        if sync and self._open is not None:
-            self._open.out.sync()
+        with self._io("append"):
+            self._rotate_if_due(now)
+            self._write(lines, times, now)
+            self._seq, self._head, self._last_time = seq, head, times[-1]
+            if sync and self._open is not None:
+                self._open.out.sync()
         return len(lines)
+
+    @contextmanager
+    def _io(self, what: str) -> Iterator[None]:
+        """A storage failure leaves the open segment in an unknown state: stop writing.
+
+        A new writer on the same archive recovers it (see the module docstring).
+        """
+        try:
+            yield
+        except OSError as exc:
+            self._closed = True
+            raise ArchiveError(
+                f"archive {what} failed: {exc.strerror or exc}; the writer stopped, "
+                "start a new one to recover the open segment"
+            ) from exc
 
     def _write(self, lines: list[bytes], times: list[str], now: datetime) -> None:
         i, n = 0, len(lines)
@@ -230,14 +247,20 @@ class ArchiveWriter:
 
     def flush(self) -> None:
         """Make everything appended so far durable (flush + fsync)."""
-        if self._open is not None:
-            self._open.out.sync()
+        if self._open is not None and not self._closed:
+            with self._io("flush"):
+                self._open.out.sync()
 
     def rotate_if_due(self, now: datetime | None = None) -> bool:
         """Seal the open segment if it is older than ``max_segment_seconds``."""
+        if self._closed:
+            return False
+        with self._io("rotation"):
+            return self._rotate_if_due(now or self._clock())
+
+    def _rotate_if_due(self, now: datetime) -> bool:
         if self._open is None:
             return False
-        now = now or self._clock()
         if (now - self._open.opened).total_seconds() < self.max_segment_seconds:
             return False
         self._seal_open(now)
@@ -248,7 +271,8 @@ class ArchiveWriter:
         if self._closed:
             return
         if self._open is not None:
-            self._seal_open(self._clock())
+            with self._io("close"):
+                self._seal_open(self._clock())
         self._closed = True
 
     # -- segments and seals ----------------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import json
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.archive import ArchiveError, ArchiveWriter, LocalDirectoryBackend, verify
+from pipeline.archive.backend import Appendable
 from pipeline.archive.keys import Ed25519PrivateKey, fingerprint
 from pipeline.archive.records import parse_line
 from pipeline.archive.seal import parse_seal, signature_ok
@@ -193,3 +195,45 @@ def test_seal_files_are_canonical_json(archive_dir: Path) -> None:
     raw = seal_path.read_bytes()
     assert raw.endswith(b"}\n") and b" " not in raw
     assert json.loads(raw)["version"] == 1
+
+
+class _FullDisk:
+    """An appendable whose device fills up after ``ok_syncs`` syncs."""
+
+    def __init__(self, inner: Appendable, ok_syncs: int) -> None:
+        self.inner, self.ok_syncs = inner, ok_syncs
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(data)
+
+    def sync(self) -> None:
+        if self.ok_syncs == 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.ok_syncs -= 1
+        self.inner.sync()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _FullDiskBackend(LocalDirectoryBackend):
+    def create_appendable(self, name: str) -> Appendable:
+        return _FullDisk(super().create_appendable(name), ok_syncs=1)
+
+
+def test_a_storage_failure_stops_the_writer_and_a_new_one_recovers(
+    tmp_path: Path, key: Ed25519PrivateKey, clock: FakeClock
+) -> None:
+    items = event_items(30)
+    w = ArchiveWriter(_FullDiskBackend(tmp_path), key, clock=clock)
+    w.append_many(items[:10])
+    with pytest.raises(ArchiveError, match="append failed: No space left on device"):
+        w.append_many(items[10:20])
+    with pytest.raises(ArchiveError, match="closed"):
+        w.append_many(items[20:])
+    assert w._open is not None
+    w._open.out.inner.close()  # type: ignore[attr-defined]
+    with ArchiveWriter.open_dir(tmp_path, key, clock=clock) as w2:
+        assert len(w2.recovered) == 1
+        w2.append_many(items[20:])
+    assert verify(LocalDirectoryBackend(tmp_path), key.public_key()).ok
