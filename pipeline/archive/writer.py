@@ -18,6 +18,8 @@ cut off into ``<segment>.torn`` (read-only, its size and SHA-256 recorded in the
 segment is truncated to its last good record and sealed with ``recovered: true``. A
 ``recovery`` record opens the next segment, and the chain continues from the last good record.
 Nothing is deleted: quarantined bytes stay in the archive next to the segment they came from.
+A storage error (disk full, I/O error) stops the writer with :class:`ArchiveError`; the next
+writer on the archive recovers the open segment the same way.
 """
 
 from __future__ import annotations
