@@ -22,6 +22,7 @@ COMMANDS = (
     "pipeline.cli.demo",
     "pipeline.cli.alerts",
     "pipeline.cli.silence",
+    "pipeline.cli.archive",
 )
 
 
