@@ -28,6 +28,7 @@ __all__ = [
     "Skipped",
     "SourceOptions",
     "Summary",
+    "as_dict",
     "clip",
     "ip_or_none",
     "iter_json_records",
@@ -148,6 +149,11 @@ def ip_or_none(value: object) -> str | None:
         return _normalise_ip(value)
     except ValueError:
         return None
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (records are untrusted)."""
+    return value if isinstance(value, dict) else {}
 
 
 def clip(value: object, limit: int) -> str | None:

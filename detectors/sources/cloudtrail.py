@@ -39,6 +39,7 @@ from detectors.sources.base import (
     Parsed,
     Skipped,
     SourceOptions,
+    as_dict,
     clip,
     ip_or_none,
     iter_json_records,
@@ -52,7 +53,7 @@ __all__ = ["parse_cloudtrail"]
 _FMT = "cloudtrail"
 _VERB = re.compile(r"[A-Z][a-z]*")
 _VERBS: dict[str, str] = {}
-for _action, _words in {
+for _mapped, _words in {
     "view": "Get List Describe Head Lookup Search Select Scan Query Check Preview View "
             "Download Filter Estimate Validate Test Simulate Decode",
     "create": "Create Put Run Start Add Upload Copy Import Register Invoke Publish Send Issue "
@@ -64,7 +65,7 @@ for _action, _words in {
               "Deactivate Release Unsubscribe Destroy Unregister Disconnect Abort",
 }.items():
     for _word in _words.split():
-        _VERBS[_word] = _action
+        _VERBS[_word] = _mapped
 
 _SPECIAL = {
     "ConsoleLogin": "login",
@@ -117,7 +118,7 @@ def _record(rec: JsonRecord) -> Parsed:
     when = parse_time(r.get("eventTime")) or parse_time(r.get("@timestamp"))
     if when is None:
         return Skipped(rec.line_no, "cloudtrail: no event time", rec.raw, bad=True)
-    ident = r.get("userIdentity") if isinstance(r.get("userIdentity"), dict) else {}
+    ident = as_dict(r.get("userIdentity"))
     user, actor_type = _principal(ident)
     if user is None:
         return Skipped(rec.line_no, "cloudtrail: no user identity", rec.raw, bad=True)
@@ -134,7 +135,7 @@ def _record(rec: JsonRecord) -> Parsed:
         attrs["aws_account"] = ident["accountId"]
     if ident.get("type"):
         attrs["identity_type"] = ident["type"]
-    issuer = (ident.get("sessionContext") or {}).get("sessionIssuer") or {}
+    issuer = as_dict(as_dict(ident.get("sessionContext")).get("sessionIssuer"))
     if issuer.get("arn"):
         attrs["session_issuer"] = issuer["arn"]
 
@@ -143,7 +144,7 @@ def _record(rec: JsonRecord) -> Parsed:
         attrs["source_service"] = r["sourceIPAddress"]
     action = _action(name)
     outcome = _outcome(r, name)
-    params = r.get("requestParameters") if isinstance(r.get("requestParameters"), dict) else {}
+    params = as_dict(r.get("requestParameters"))
     if action == "elevate" and params.get("roleArn"):
         attrs["role_arn"] = params["roleArn"]
         if params.get("roleSessionName"):
@@ -203,7 +204,7 @@ def _action(name: str) -> str:
 
 def _outcome(r: dict[str, Any], name: str) -> str:
     if name == "ConsoleLogin":
-        result = (r.get("responseElements") or {}).get("ConsoleLogin")
+        result = as_dict(r.get("responseElements")).get("ConsoleLogin")
         if result is not None:
             return "success" if result == "Success" else "failure"
     code = r.get("errorCode")
@@ -216,12 +217,12 @@ def _outcome(r: dict[str, Any], name: str) -> str:
 
 
 def _mfa(r: dict[str, Any], ident: dict[str, Any]) -> str | None:
-    extra = r.get("additionalEventData") if isinstance(r.get("additionalEventData"), dict) else {}
+    extra = as_dict(r.get("additionalEventData"))
     if r.get("eventName") == "ConsoleLogin" and "MFAUsed" in extra:
         if extra["MFAUsed"] != "Yes":
             return None
         return clip(extra.get("MfaType"), 64) or "aws_mfa"
-    attributes = (ident.get("sessionContext") or {}).get("attributes") or {}
+    attributes = as_dict(as_dict(ident.get("sessionContext")).get("attributes"))
     return "aws_mfa" if str(attributes.get("mfaAuthenticated")).lower() == "true" else None
 
 
@@ -254,8 +255,7 @@ def _resource(service: str, params: dict[str, Any], resources: object) -> str | 
 
 
 def _first_instance(params: dict[str, Any]) -> str | None:
-    items = (params.get("instancesSet") or {}).get("items") if isinstance(
-        params.get("instancesSet"), dict) else None
+    items = as_dict(params.get("instancesSet")).get("items")
     if isinstance(items, list) and items and isinstance(items[0], dict):
         return clip(items[0].get("instanceId"), 256)
     return None

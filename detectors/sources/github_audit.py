@@ -24,6 +24,7 @@ from detectors.sources.base import (
     Parsed,
     Skipped,
     SourceOptions,
+    as_dict,
     clip,
     ip_or_none,
     iter_json_records,
@@ -61,7 +62,7 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "user.change_password": ("key_rotate", "success"),
 }
 _WORDS: dict[str, str] = {}
-for _action, _words in {
+for _mapped, _words in {
     "create": "create created add added install installed invite invited request "
               "requested generate enable enabled",
     "modify": "update updated change changed rename renamed edit set transfer transferred "
@@ -71,7 +72,7 @@ for _action, _words in {
     "view": "export exported download downloaded view viewed clone cloned read access",
 }.items():
     for _word in _words.split():
-        _WORDS[_word] = _action
+        _WORDS[_word] = _mapped
 
 
 def parse_github_audit(lines: Iterable[str], options: SourceOptions) -> Iterator[Parsed]:
@@ -110,7 +111,7 @@ def _record(rec: JsonRecord) -> Parsed:
                      ("repository_selection", "repository_selection")):
         if e.get(key) not in (None, "", []):
             attrs[out] = e[key]
-    location = e.get("actor_location") if isinstance(e.get("actor_location"), dict) else {}
+    location = as_dict(e.get("actor_location"))
     country = location.get("country_code")
     data: dict[str, Any] = {
         "event_id": f"github:{e['_document_id']}" if e.get("_document_id")

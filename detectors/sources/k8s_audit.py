@@ -31,6 +31,7 @@ from detectors.sources.base import (
     Parsed,
     Skipped,
     SourceOptions,
+    as_dict,
     clip,
     ip_or_none,
     iter_json_records,
@@ -78,16 +79,16 @@ def _record(rec: JsonRecord) -> Parsed:
                 e.get("stageTimestamp"), e.get("timestamp"))) if t is not None), None)
     if when is None:
         return Skipped(rec.line_no, "k8s-audit: no timestamp", rec.raw, bad=True)
-    real = e.get("user") if isinstance(e.get("user"), dict) else {}
-    imp = e.get("impersonatedUser") if isinstance(e.get("impersonatedUser"), dict) else {}
+    real = as_dict(e.get("user"))
+    imp = as_dict(e.get("impersonatedUser"))
     who = imp if imp.get("username") else real
     user = clip(who.get("username"), 256)
     if user is None:
         return Skipped(rec.line_no, "k8s-audit: no username", rec.raw, bad=True)
 
     verb = str(e["verb"])
-    code = (e.get("responseStatus") or {}).get("code")
-    annotations = e.get("annotations") if isinstance(e.get("annotations"), dict) else {}
+    code = as_dict(e.get("responseStatus")).get("code")
+    annotations = as_dict(e.get("annotations"))
     attrs: dict[str, Any] = {"k8s_verb": verb, "audit_stage": stage}
     if e.get("requestURI"):
         attrs["request_uri"] = str(e["requestURI"])[:2048]

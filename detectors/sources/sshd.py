@@ -366,7 +366,7 @@ class _SyslogReader:
         if conn.ip and ip is None:
             attrs["source_host"] = conn.ip
         return {
-            "user": (conn.user or "").strip()[:256] or "(unknown)",
+            "user": _user_name(conn.user),
             "action": "login",
             "source_ip": ip,
             "service": "sshd",
@@ -385,12 +385,11 @@ class _SyslogReader:
             fields.update(action="logout", outcome="success")
             self.emit("sshd", ctx, 0, ctx.when, ctx.raw, fields)
             return
-        conn = self.conns.get(key)
-        if conn is not None and conn.ended:
+        found = self.conns.get(key)
+        if found is not None and found.ended:
             self.out.append(Skipped(ctx.line_no, _ENDED, ctx.raw))
             return
-        if conn is None:
-            conn = self.conn(ctx, start=True)
+        conn = found or self.conn(ctx, start=True)
         conn.ended = True
         conn.last = ctx.ts
         if user is not None and conn.user is None:
@@ -437,8 +436,11 @@ class _SyslogReader:
     # -- sudo and su ----------------------------------------------------------------------
 
     def sudo(self, ctx: _Line, msg: str) -> None:
+        if msg.startswith("pam_"):
+            self.out.append(Skipped(ctx.line_no, "sudo: PAM context", ctx.raw))
+            return
         m = _SUDO.match(msg)
-        if m is None or msg.startswith("pam_"):
+        if m is None:
             self.out.append(Skipped(ctx.line_no, "sudo: no command in message", ctx.raw))
             return
         user, rest = m.groups()
@@ -479,7 +481,8 @@ class _SyslogReader:
         else:
             m = _SU_SHADOW.match(msg)
             if m is None:
-                self.out.append(Skipped(ctx.line_no, "su: no switch in message", ctx.raw))
+                reason = "su: PAM context" if msg.startswith("pam_") else "su: no switch in message"
+                self.out.append(Skipped(ctx.line_no, reason, ctx.raw))
                 return
             verdict, target, user = m.groups()
             failed, tty = verdict == "FAILED", None
@@ -490,3 +493,10 @@ class _SyslogReader:
                   "outcome": "failure" if failed else "success", "service": "su",
                   "attributes": attrs}
         self.emit("su", ctx, 0, ctx.when, ctx.raw, fields)
+
+
+def _user_name(name: str | None) -> str:
+    """The attempted login name; ``(empty)`` if the client sent none, ``(unknown)`` if unlogged."""
+    if name is None:
+        return "(unknown)"
+    return name.strip()[:256] or "(empty)"
