@@ -63,10 +63,10 @@ _ACTIONS: dict[str, tuple[str, str]] = {
 }
 _WORDS: dict[str, str] = {}
 for _mapped, _words in {
-    "create": "create created add added install installed invite invited request "
-              "requested generate enable enabled",
+    "create": "create created add added install installed invite invited generate",
     "modify": "update updated change changed rename renamed edit set transfer transferred "
-              "disable disabled reset regenerate approve approved grant granted promote demote",
+              "enable enabled disable disabled reset regenerate approve approved grant granted "
+              "promote demote",
     "delete": "destroy destroyed delete deleted remove removed revoke revoked uninstall "
               "uninstalled archive archived",
     "view": "export exported download downloaded view viewed clone cloned read access",
