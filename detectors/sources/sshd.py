@@ -52,7 +52,14 @@ from typing import Any
 
 from detectors.errors import SourceError
 from detectors.events import AccessEvent
-from detectors.sources.base import Parsed, Skipped, SourceOptions, ip_or_none, stable_id
+from detectors.sources.base import (
+    Parsed,
+    Skipped,
+    SourceOptions,
+    ip_or_none,
+    stable_id,
+    trusted_event,
+)
 
 __all__ = ["parse_sshd"]
 
@@ -61,17 +68,17 @@ _HEADER = re.compile(
     r"(\S+) ([^\s\[:]+)(?:\[(\d+)\])?: (.*)"
 )
 _ATTEMPT = re.compile(
-    r"(Failed|Accepted|Partial) (\S+) for (invalid user )?(.*) from (\S+) port (\d+)"
+    r"(Failed|Accepted|Partial) (\S+) for (invalid user )?(.*?) from (\S+) port (\d+)"
     r"(?: ssh\d?)?(?:: (.*))?$"
 )
-_INVALID = re.compile(r"Invalid user (.*) from (\S+)(?: port (\d+))?$")
+_INVALID = re.compile(r"Invalid user (.*?) from (\S+)(?: port (\d+))?$")
 _PAM_FAIL = re.compile(r"rhost=(\S*)(?:\s+user=(.+))?$")
 _END = re.compile(
     r"(?:Disconnected from|Connection closed by|Connection reset by|Disconnecting) "
-    r"(?:(authenticating user|invalid user|user) (.*) )?(\S+) port (\d+)(.*)$"
+    r"(?:(authenticating user|invalid user|user) (.*?) )?(\S+) port (\d+)(.*)"
 )
 _MAXAUTH = re.compile(
-    r"error: maximum authentication attempts exceeded for (invalid user )?(.*) "
+    r"error: maximum authentication attempts exceeded for (invalid user )?(.*?) "
     r"from (\S+) port (\d+)"
 )
 _REPEATED = re.compile(r"message repeated (\d+) times: \[ ?(.*?) ?\]$")
@@ -91,33 +98,25 @@ _ENDED = "sshd: connection end"
 
 
 class _Conn:
-    """One sshd connection (host, pid) while it is open."""
+    """One sshd connection (host, pid) while it is open.
 
-    __slots__ = ("attempts", "ended", "invalid", "ip", "last", "partial", "pending", "port",
-                 "user")
+    Class attributes are the defaults (no ``__init__``: connections are made per line, and a
+    bare instance is several times cheaper); only what a line sets lands on the instance.
+    """
 
-    def __init__(self, last: float) -> None:
-        self.user: str | None = None
-        self.ip: str | None = None
-        self.port: int | None = None
-        self.invalid = False
-        self.attempts = 0
-        self.ended = False
-        self.partial: list[str] = []
-        # First context line of an attempt not yet counted: (when, raw).
-        self.pending: tuple[datetime, str] | None = None
-        self.last = last
-
-
-class _Line:
-    """Where the current line came from; passed to handlers."""
-
-    __slots__ = ("host", "line_no", "pid", "raw", "ts", "when")
-
-    def __init__(self, line_no: int, raw: str, when: datetime, ts: float, host: str,
-                 pid: str) -> None:
-        self.line_no, self.raw, self.when, self.ts = line_no, raw, when, ts
-        self.host, self.pid = host, pid
+    user: str | None = None
+    ip: str | None = None
+    port: int | None = None
+    invalid = False
+    attempts = 0
+    ended = False
+    partial: tuple[str, ...] = ()
+    # First context line of an attempt not yet counted: (when, raw).
+    pending: tuple[datetime, str] | None = None
+    last = 0.0
+    # ip_or_none(ip), computed once per connection.
+    checked_ip: str | None = None
+    source_ip: str | None = None
 
 
 def parse_sshd(lines: Iterable[str], options: SourceOptions) -> Iterator[Parsed]:
@@ -136,26 +135,76 @@ def parse_sshd(lines: Iterable[str], options: SourceOptions) -> Iterator[Parsed]
 
 
 class _SyslogReader:
+    """Reads one input; the current line's fields live on the reader while it is handled."""
+
     def __init__(self, options: SourceOptions) -> None:
         self.opts = options
         self.zone = options.zone
         self.year = options.year
         self.month = 0
         self.rolled = False
-        self.times: dict[str, tuple[int, int, datetime, float]] = {}
+        self.times: dict[str, tuple[int, int | None, datetime, float]] = {}
         self.conns: OrderedDict[tuple[str, str], _Conn] = OrderedDict()
         self.dups: dict[tuple[str, int], int] = {}
-        self.dup_stamp = ""
+        self.dup_ts = 0.0
         self.out: list[Parsed] = []
+        self.validate = options.validate
+        self.checked_at = 0.0
+        # The line being handled.
+        self.no = 0
+        self.raw = ""
+        self.when = datetime.min.replace(tzinfo=UTC)
+        self.ts = 0.0
+        self.host = ""
+        self.pid = ""
 
     # -- driver -------------------------------------------------------------------------
 
     def run(self, lines: Iterable[str]) -> Iterator[Parsed]:
-        out = self.out
-        for line_no, line in enumerate(lines, 1):
+        out, times = self.out, self.times
+        for no, line in enumerate(lines, 1):
             raw = line.rstrip("\r\n")
-            self.line(line_no, raw)
-            if out:
+            # Fast path, no regex: a BSD stamp seen before (so known valid) and a plain
+            # "host prog[pid]: " header. Anything else goes through header() and _HEADER.
+            hit = times.get(raw[:15])
+            parts: tuple[datetime, float, str, str, str, str] | str | None = None
+            if hit is not None and hit[0] == self.month and hit[1] == self.year:
+                host, _, rest = raw[16:].partition(" ")
+                tag, sep, msg = rest.partition(": ")
+                prog, bracket, pid = tag.partition("[")
+                if bracket:
+                    pid = pid[:-1] if pid[-1:] == "]" else ""
+                if (sep and host and prog and raw[15] == " " and (pid.isdigit() or not bracket)
+                        and ":" not in prog and " " not in tag):
+                    parts = hit[2], hit[3], host, prog, pid, msg
+            if parts is None:
+                parts = self.header(raw)
+            if parts is None:
+                blank = not raw.strip()
+                yield Skipped(no, "blank line" if blank else "syslog: not a syslog line", raw,
+                              bad=not blank)
+                continue
+            if isinstance(parts, str):
+                yield Skipped(no, "syslog: bad timestamp", raw, bad=True, detail=parts)
+                continue
+            when, ts, host, prog, pid, msg = parts
+            if prog in _SSHD:
+                self.no, self.raw, self.when, self.ts, self.host, self.pid = (
+                    no, raw, when, ts, host, pid)
+                self.sshd(msg, 0)
+                if ts != self.checked_at:  # idle expiry moves in whole seconds anyway
+                    self.checked_at = ts
+                    self.expire(ts)
+            elif prog == "sudo" or prog == "su":
+                self.no, self.raw, self.when, self.ts, self.host, self.pid = (
+                    no, raw, when, ts, host, pid)
+                self.sudo(msg) if prog == "sudo" else self.su(msg)
+            else:
+                yield Skipped(no, "syslog: other program", raw)
+                continue
+            if len(out) == 1:
+                yield out.pop()
+            elif out:
                 yield from out
                 out.clear()
         for key in list(self.conns):
@@ -163,31 +212,17 @@ class _SyslogReader:
         yield from out
         out.clear()
 
-    def line(self, line_no: int, raw: str) -> None:
+    def header(self, raw: str) -> tuple[datetime, float, str, str, str, str] | str | None:
+        """(time, POSIX time, host, program, pid, message); the stamp text if its time is
+        impossible; None if the line is not syslog."""
         m = _HEADER.match(raw)
         if m is None:
-            reason = "blank line" if not raw.strip() else "syslog: not a syslog line"
-            self.out.append(Skipped(line_no, reason, raw, bad=bool(raw.strip())))
-            return
+            return None
         bsd, iso, host, prog, pid, msg = m.groups()
-        stamp = bsd or iso
         timed = self.bsd_time(bsd) if bsd else self.iso_time(iso)
         if timed is None:
-            self.out.append(Skipped(line_no, "syslog: bad timestamp", raw, bad=True, detail=stamp))
-            return
-        if stamp != self.dup_stamp:
-            self.dup_stamp = stamp
-            self.dups.clear()
-        ctx = _Line(line_no, raw, timed[0], timed[1], host, pid or "")
-        if prog in _SSHD:
-            self.sshd(ctx, msg, 0)
-            self.expire(ctx.ts)
-        elif prog == "sudo":
-            self.sudo(ctx, msg)
-        elif prog == "su":
-            self.su(ctx, msg)
-        else:
-            self.out.append(Skipped(line_no, "syslog: other program", raw))
+            return bsd or iso
+        return timed[0], timed[1], host, prog, pid or "", msg
 
     # -- time ---------------------------------------------------------------------------
 
@@ -232,77 +267,89 @@ class _SyslogReader:
 
     # -- events -------------------------------------------------------------------------
 
-    def emit(self, prefix: str, ctx: _Line, sub: int, when: datetime, raw: str,
-             fields: dict[str, Any]) -> None:
+    def skip(self, reason: str) -> None:
+        self.out.append(Skipped(self.no, reason, self.raw))
+
+    def emit(self, prefix: str, sub: int, fields: dict[str, Any],
+             pending: tuple[datetime, str] | None = None) -> None:
+        """An event from the current line, or from an earlier line of its connection."""
+        when, raw = pending or (self.when, self.raw)
+        ts = when.timestamp() if pending else self.ts
+        if self.ts != self.dup_ts:  # identical lines share a timestamp: count per second
+            self.dup_ts = self.ts
+            self.dups.clear()
         key = (raw, sub)
         dup = self.dups.get(key, 0)
         self.dups[key] = dup + 1
-        fields["event_id"] = stable_id(prefix, ctx.host, ctx.pid, when.isoformat(), raw,
-                                       str(sub), str(dup))
+        fields["event_id"] = stable_id(
+            prefix, f"{self.host}\x1f{self.pid}\x1f{ts}\x1f{sub}\x1f{dup}\x1f{raw}")
         fields["timestamp"] = when
-        fields["resource"] = f"host/{ctx.host}"
-        # Fields are built from regex groups of known shape; validation guards the rest.
-        self.out.append(AccessEvent.model_validate(fields))
+        fields["resource"] = f"host/{self.host}"[:1024]
+        # Every field comes from a regex group of known shape, clipped to its limit, an IP from
+        # ip_or_none and a UTC time: the invariants trusted_event asks for.
+        self.out.append(AccessEvent.model_validate(fields) if self.validate
+                        else trusted_event(fields))
 
     # -- sshd ---------------------------------------------------------------------------
 
-    def sshd(self, ctx: _Line, msg: str, sub: int) -> None:
-        word = msg.split(" ", 1)[0]
+    def sshd(self, msg: str, sub: int) -> None:
+        word = msg[:msg.find(" ")]
         if word in ("Failed", "Accepted", "Partial"):
             m = _ATTEMPT.match(msg)
             if m is not None:
-                self.attempt(ctx, m, sub)
+                self.attempt(m, sub)
                 return
         elif word == "Invalid":
             m = _INVALID.match(msg)
             if m is not None:
-                self.context(ctx, m[1], m[2], m[3], invalid=True)
+                self.context(m[1], m[2], m[3], invalid=True)
                 return
         elif word in _END_WORDS:
             m = _END.match(msg)
             if m is not None:
-                self.end(ctx, m[1], m[2], m[3], m[4], m[5])
+                self.end(m[1], m[2], m[3], m[4], m[5])
                 return
             if msg.startswith("Disconnecting: Too many authentication failures"):
-                self.end(ctx, None, None, None, None, msg)
+                self.end(None, None, None, None, msg)
                 return
         elif msg.startswith("pam_"):
-            self.pam(ctx, msg)
+            self.pam(msg)
             return
         elif word == "error:":
             m = _MAXAUTH.match(msg)
             if m is not None:
                 kind = "invalid user" if m[1] else "authenticating user"
-                self.end(ctx, kind, m[2], m[3], m[4], "too many authentication failures")
+                self.end(kind, m[2], m[3], m[4], "too many authentication failures")
                 return
         elif word == "PAM":
-            self.out.append(Skipped(ctx.line_no, "sshd: PAM summary (already counted)", ctx.raw))
+            self.skip("sshd: PAM summary (already counted)")
             return
         elif word == "message" and sub == 0:
             m = _REPEATED.match(msg)
             if m is not None:
                 for i in range(1, min(int(m[1]), _MAX_REPEAT) + 1):
-                    self.sshd(ctx, m[2], i)
+                    self.sshd(m[2], i)
                 return
         if sub == 0:
-            self.out.append(Skipped(ctx.line_no, "sshd: no access in message", ctx.raw))
+            self.out.append(Skipped(self.no, "sshd: no access in message", self.raw))
 
-    def conn(self, ctx: _Line, *, start: bool) -> _Conn:
+    def conn(self, *, start: bool) -> _Conn:
         """The open connection of this line's pid (a new one if absent, or ended and ``start``)."""
-        key = (ctx.host, ctx.pid)
+        key = (self.host, self.pid)
         conn = self.conns.get(key)
         if conn is None or (start and conn.ended):
             if conn is not None:
                 self.close(key, self.conns.pop(key), "pid reused")
-            conn = self.conns[key] = _Conn(ctx.ts)
+            conn = self.conns[key] = _Conn()
+            conn.last = self.ts
         else:
-            conn.last = ctx.ts
+            conn.last = self.ts
             self.conns.move_to_end(key)
         return conn
 
-    def context(self, ctx: _Line, user: str | None, addr: str | None, port: str | None, *,
+    def context(self, user: str | None, addr: str | None, port: str | None, *,
                 invalid: bool) -> None:
-        conn = self.conn(ctx, start=True)
+        conn = self.conn(start=True)
         if user is not None:
             conn.user = user
         if addr and conn.ip is None:
@@ -311,58 +358,61 @@ class _SyslogReader:
             conn.port = int(port)
         conn.invalid = conn.invalid or invalid
         if conn.pending is None:
-            conn.pending = (ctx.when, ctx.raw)
-        self.out.append(Skipped(ctx.line_no, _CONTEXT, ctx.raw))
+            conn.pending = (self.when, self.raw)
+        self.out.append(Skipped(self.no, _CONTEXT, self.raw))
 
-    def pam(self, ctx: _Line, msg: str) -> None:
+    def pam(self, msg: str) -> None:
         if "(sshd:auth): authentication failure;" in msg:
             m = _PAM_FAIL.search(msg)
             if m is not None:
                 user = m[2].strip() if m[2] else None
-                self.context(ctx, user, m[1] or None, None, invalid=False)
+                self.context(user, m[1] or None, None, invalid=False)
                 return
-        self.out.append(Skipped(ctx.line_no, "sshd: PAM context", ctx.raw))
+        self.skip("sshd: PAM context")
 
-    def attempt(self, ctx: _Line, m: re.Match[str], sub: int) -> None:
+    def attempt(self, m: re.Match[str], sub: int) -> None:
         verb, method, invalid, user, addr, port, extra = m.groups()
         if method == "none" or verb == "Partial":
-            self.context(ctx, user, addr, port, invalid=bool(invalid))
+            self.context(user, addr, port, invalid=bool(invalid))
             if verb == "Partial":
-                self.conns[(ctx.host, ctx.pid)].partial.append(method)
+                conn = self.conns[(self.host, self.pid)]
+                conn.partial = (*conn.partial, method)
             return
-        conn = self.conn(ctx, start=True)
+        conn = self.conn(start=True)
         conn.user, conn.ip, conn.port = user, addr, int(port)
         conn.invalid = conn.invalid or bool(invalid)
         merged = conn.pending is not None
         conn.pending = None
         conn.attempts += 1
-        fields = self.login_fields(ctx, conn, method)
+        fields = self.login_fields(conn, method)
         if verb == "Accepted":
             fields["outcome"] = "success"
             if conn.partial:
-                fields["mfa"] = method
+                fields["mfa"] = method[:64]
                 fields["attributes"]["methods"] = [*conn.partial, method]
             if extra:
                 key_type, _, fingerprint = extra.partition(" ")
-                fields["credential_id"] = fingerprint or key_type
+                fields["credential_id"] = (fingerprint or key_type).strip()[:256] or None
                 fields["attributes"]["key_type"] = key_type
         else:
             fields["outcome"] = "failure"
         if merged:
             fields["attributes"]["merged_context"] = True
-        self.emit("sshd", ctx, sub, ctx.when, ctx.raw, fields)
+        self.emit("sshd", sub, fields)
 
-    def login_fields(self, ctx: _Line, conn: _Conn, method: str | None) -> dict[str, Any]:
-        attrs: dict[str, Any] = {"host": ctx.host}
-        if ctx.pid:
-            attrs["pid"] = int(ctx.pid)
+    def login_fields(self, conn: _Conn, method: str | None) -> dict[str, Any]:
+        attrs: dict[str, Any] = {"host": self.host}
+        if self.pid:
+            attrs["pid"] = int(self.pid)
         if method:
             attrs["method"] = method
         if conn.port is not None:
             attrs["port"] = conn.port
         if conn.invalid:
             attrs["invalid_user"] = True
-        ip = ip_or_none(conn.ip)
+        if conn.checked_ip != conn.ip:
+            conn.checked_ip, conn.source_ip = conn.ip, ip_or_none(conn.ip)
+        ip = conn.source_ip
         if conn.ip and ip is None:
             attrs["source_host"] = conn.ip
         return {
@@ -370,28 +420,28 @@ class _SyslogReader:
             "action": "login",
             "source_ip": ip,
             "service": "sshd",
-            "session_id": f"{ctx.host}:{ctx.pid}",
+            "session_id": f"{self.host}:{self.pid}"[:256],
             "attributes": attrs,
         }
 
-    def end(self, ctx: _Line, kind: str | None, user: str | None, addr: str | None,
-            port: str | None, tail: str) -> None:
-        key = (ctx.host, ctx.pid)
+    def end(self, kind: str | None, user: str | None, addr: str | None, port: str | None,
+            tail: str) -> None:
+        key = (self.host, self.pid)
         if kind == "user":  # a logged-in session ends
-            conn = self.conns.pop(key, None) or _Conn(ctx.ts)
+            conn = self.conns.pop(key, None) or _Conn()
             conn.user, conn.ip = user, addr
             conn.port = int(port) if port else conn.port
-            fields = self.login_fields(ctx, conn, None)
+            fields = self.login_fields(conn, None)
             fields.update(action="logout", outcome="success")
-            self.emit("sshd", ctx, 0, ctx.when, ctx.raw, fields)
+            self.emit("sshd", 0, fields)
             return
         found = self.conns.get(key)
         if found is not None and found.ended:
-            self.out.append(Skipped(ctx.line_no, _ENDED, ctx.raw))
+            self.out.append(Skipped(self.no, _ENDED, self.raw))
             return
-        conn = found or self.conn(ctx, start=True)
+        conn = found or self.conn(start=True)
         conn.ended = True
-        conn.last = ctx.ts
+        conn.last = self.ts
         if user is not None and conn.user is None:
             conn.user = user
             conn.invalid = conn.invalid or kind == "invalid user"
@@ -400,27 +450,28 @@ class _SyslogReader:
         if port and conn.port is None:
             conn.port = int(port)
         if conn.user is not None and conn.pending is None and conn.attempts == 0:
-            conn.pending = (ctx.when, ctx.raw)
+            conn.pending = (self.when, self.raw)
         reason = ("too many authentication failures" if "oo many authentication" in tail
                   else "closed before authenticating")
-        if not self.close(key, conn, reason, ctx):
-            self.out.append(Skipped(ctx.line_no, _ENDED, ctx.raw))
+        if not self.close(key, conn, reason):
+            self.out.append(Skipped(self.no, _ENDED, self.raw))
 
-    def close(self, key: tuple[str, str], conn: _Conn, reason: str,
-              ctx: _Line | None = None) -> bool:
+    def close(self, key: tuple[str, str], conn: _Conn, reason: str) -> bool:
         """Count the connection's pending attempt, if nothing else counted it."""
         pending, conn.pending = conn.pending, None
         if pending is None or conn.attempts:
             return False
         conn.attempts += 1
-        when, raw = pending
-        where = ctx or _Line(0, raw, when, when.timestamp(), key[0], key[1])
-        fields = self.login_fields(where, conn, None)
+        # The event belongs to the connection's host and pid, whichever line closed it.
+        here = self.host, self.pid
+        self.host, self.pid = key
+        fields = self.login_fields(conn, None)
         fields["outcome"] = "failure"
         fields["attributes"]["reason"] = reason
         if conn.partial:
             fields["attributes"]["methods"] = list(conn.partial)
-        self.emit("sshd", where, 0, when, raw, fields)
+        self.emit("sshd", 0, fields, pending)
+        self.host, self.pid = here
         return True
 
     def expire(self, now: float) -> None:
@@ -435,13 +486,13 @@ class _SyslogReader:
 
     # -- sudo and su ----------------------------------------------------------------------
 
-    def sudo(self, ctx: _Line, msg: str) -> None:
+    def sudo(self, msg: str) -> None:
         if msg.startswith("pam_"):
-            self.out.append(Skipped(ctx.line_no, "sudo: PAM context", ctx.raw))
+            self.skip("sudo: PAM context")
             return
         m = _SUDO.match(msg)
         if m is None:
-            self.out.append(Skipped(ctx.line_no, "sudo: no command in message", ctx.raw))
+            self.skip("sudo: no command in message")
             return
         user, rest = m.groups()
         head, sep, command = rest.partition("COMMAND=")
@@ -454,9 +505,9 @@ class _SyslogReader:
             elif part.strip():
                 status = part.strip()
         if not sep and not info:
-            self.out.append(Skipped(ctx.line_no, "sudo: no command in message", ctx.raw))
+            self.skip("sudo: no command in message")
             return
-        attrs: dict[str, Any] = {"host": ctx.host, "target_user": info.get("USER", "root")}
+        attrs: dict[str, Any] = {"host": self.host, "target_user": info.get("USER", "root")}
         if sep:
             attrs["command"] = command.strip()
         if "TTY" in info:
@@ -472,27 +523,27 @@ class _SyslogReader:
                 attrs["attempts"] = int(count)
         fields = {"user": user[:256], "action": "elevate", "outcome": outcome,
                   "service": "sudo", "attributes": attrs}
-        self.emit("sudo", ctx, 0, ctx.when, ctx.raw, fields)
+        self.emit("sudo", 0, fields)
 
-    def su(self, ctx: _Line, msg: str) -> None:
+    def su(self, msg: str) -> None:
         m = _SU_UTIL.match(msg)
         if m is not None:
             failed, target, user, tty = m.groups()
         else:
             m = _SU_SHADOW.match(msg)
             if m is None:
-                reason = "su: PAM context" if msg.startswith("pam_") else "su: no switch in message"
-                self.out.append(Skipped(ctx.line_no, reason, ctx.raw))
+                self.skip("su: PAM context" if msg.startswith("pam_")
+                          else "su: no switch in message")
                 return
             verdict, target, user = m.groups()
             failed, tty = verdict == "FAILED", None
-        attrs: dict[str, Any] = {"host": ctx.host, "target_user": target, "via": "su"}
+        attrs: dict[str, Any] = {"host": self.host, "target_user": target, "via": "su"}
         if tty:
             attrs["tty"] = tty
         fields = {"user": user[:256], "action": "elevate",
                   "outcome": "failure" if failed else "success", "service": "su",
                   "attributes": attrs}
-        self.emit("su", ctx, 0, ctx.when, ctx.raw, fields)
+        self.emit("su", 0, fields)
 
 
 def _user_name(name: str | None) -> str:
