@@ -48,6 +48,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from hashlib import blake2b as _blake2b
 from typing import Any
 
 from detectors.errors import SourceError
@@ -57,7 +58,6 @@ from detectors.sources.base import (
     Skipped,
     SourceOptions,
     ip_or_none,
-    stable_id,
     trusted_event,
 )
 
@@ -69,7 +69,7 @@ _HEADER = re.compile(
 )
 _ATTEMPT = re.compile(
     r"(Failed|Accepted|Partial) (\S+) for (invalid user )?(.*?) from (\S+) port (\d+)"
-    r"(?: ssh\d?)?(?:: (.*))?$"
+    r"(?: ssh\d?)?(?::\s?(.*))?$"
 )
 _INVALID = re.compile(r"Invalid user (.*?) from (\S+)(?: port (\d+))?$")
 _PAM_FAIL = re.compile(r"rhost=(\S*)(?:\s+user=(.+))?$")
@@ -281,8 +281,8 @@ class _SyslogReader:
         key = (raw, sub)
         dup = self.dups.get(key, 0)
         self.dups[key] = dup + 1
-        fields["event_id"] = stable_id(
-            prefix, f"{self.host}\x1f{self.pid}\x1f{ts}\x1f{sub}\x1f{dup}\x1f{raw}")
+        text = f"{self.host}\x1f{self.pid}\x1f{ts}\x1f{sub}\x1f{dup}\x1f{raw}"
+        fields["event_id"] = f"{prefix}:{_blake2b(text.encode(), digest_size=12).hexdigest()}"
         fields["timestamp"] = when
         fields["resource"] = f"host/{self.host}"[:1024]
         # Every field comes from a regex group of known shape, clipped to its limit, an IP from

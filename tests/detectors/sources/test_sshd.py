@@ -218,3 +218,41 @@ def test_other_programs_and_blank_lines_are_skipped_not_bad() -> None:
     out = sshd(["", "Mar  4 08:00:00 h kernel: [  1.0] usb 1-1: new device"])
     assert [(s.reason, s.bad) for s in skips(out)] == [
         ("blank line", False), ("syslog: other program", False)]
+
+
+ODD_LINES = [
+    *AUTH_LOG,
+    *read_lines(FIXTURES / "rsyslog-precise.log"),
+    "Mar  4 08:00:00 " + "h" * 600 + " sshd[1]: Failed password for x from 192.0.2.1 port 7 ssh2",
+    "Mar  4 08:00:01 h sshd[2]: Failed password for invalid user  a b  from 192.0.2.1 port 7 ssh2",
+    "Mar  4 08:00:02 h sshd[3]: Failed password for élodie from 2001:0DB8:0:0::0001 port 7 ssh2",
+    "Mar  4 08:00:03 h sshd[4]: Accepted publickey for " + "u" * 400 + " from 10.0.0.1 port 7"
+    " ssh2: RSA " + "k" * 400,
+    "Mar  4 08:00:04 h sshd[5]: Accepted publickey for amy from 010.000.000.001 port 7 ssh2:",
+    "Mar  4 08:00:05 h sshd[6]: Partial publickey for amy from 10.0.0.1 port 7 ssh2: RSA x",
+    "Mar  4 08:00:05 h sshd[6]: Accepted " + "m" * 100 + " for amy from 10.0.0.1 port 7 ssh2",
+    "Mar  4 08:00:06 h sudo: amy : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo a ; b",
+]
+
+
+def test_trusted_construction_equals_validation() -> None:
+    """The syslog adapter skips pydantic; validating the same input must give equal events."""
+    fast = events(sshd(ODD_LINES, tz="Europe/Berlin"))
+    slow = events(sshd(ODD_LINES, tz="Europe/Berlin", validate=True))
+    assert len(fast) == len(slow) == 30
+    for a, b in zip(fast, slow, strict=True):
+        assert a == b and a.to_json() == b.to_json()
+        assert AccessEvent.model_validate(a.model_dump()) == a
+        assert a.model_fields_set == b.model_fields_set
+
+
+def test_odd_values_are_clipped_and_normalised() -> None:
+    long_host, spaced, accented, long_user, zeros, mfa, sudo = events(sshd(ODD_LINES[-8:]))
+    assert len(long_host.resource) == 5 + 600 and len(long_host.session_id) == 256
+    assert spaced.user == "a b"
+    assert accented.source_ip == "2001:db8::1" and accented.user == "élodie"
+    assert len(long_user.user) == 256 and len(long_user.credential_id) == 256
+    assert zeros.source_ip is None and zeros.attributes["source_host"] == "010.000.000.001"
+    assert zeros.credential_id is None
+    assert mfa.mfa == "m" * 64
+    assert sudo.attributes["command"] == "/bin/echo a ; b"
