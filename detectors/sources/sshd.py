@@ -8,7 +8,11 @@ high-precision format). Programs read: ``sshd`` (also ``sshd-session``, ``sshd-a
 **Events.** ``login`` (success/failure) per sshd authentication attempt, ``logout`` on
 ``Disconnected from user X``, ``elevate`` per sudo command or su switch (success; failure for
 wrong passwords; denied when policy says no). The user is the attempted login name (the invoking
-user for sudo/su); ``resource`` is ``host/<hostname>``; ``session_id`` is ``<host>:<pid>``.
+user for sudo/su): ``(empty)`` if the client sent an empty name, ``(unknown)`` if no line named
+one. ``resource`` is ``host/<hostname>``; ``session_id`` is ``<host>:<pid>``; the method, port,
+pid and ``invalid_user`` go to ``attributes``; a public key's fingerprint is the
+``credential_id``; a hostname where an IP should be (``UseDNS``) is ``attributes.source_host``.
+Every line that makes no event of its own is yielded as a ``Skipped`` with its reason.
 
 **Grouping: one attempt is one event.** sshd logs one connection under one pid, so lines are
 grouped by (host, pid) into a connection:

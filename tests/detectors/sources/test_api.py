@@ -56,3 +56,17 @@ def test_summary_counts_a_run() -> None:
     assert summary.bad == 1 and sum(summary.skipped.values()) == 30
     assert summary.as_dict()["skipped"]["sshd: connection end"] == 5
     assert summary.format().startswith("parsed 20 events; skipped 30 (1 bad): 6 sshd: connection")
+
+
+def test_broken_pretty_printed_document_is_one_bad_skip() -> None:
+    out = run("github-audit", ["[\n", '  {"action": "user.login",\n', "  oops\n"])
+    (skip,) = skips(out)
+    assert (skip.line_no, skip.reason, skip.bad) == (1, "github-audit: not JSON", True)
+    assert skip.raw == '[\n  {"action": "user.login",\n  oops'
+
+
+def test_github_api_array_is_unpacked() -> None:
+    doc = '[{"@timestamp": 1, "_document_id": "a", "action": "user.login", "actor": "o"},\n' \
+          ' {"@timestamp": 2, "_document_id": "b", "action": "user.logout", "actor": "o"}]'
+    assert [e.event_id for e in events(run("github-audit", doc.splitlines()))] == [
+        "github:a", "github:b"]
