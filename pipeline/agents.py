@@ -29,6 +29,8 @@ from detectors.events import parse_event
 from detectors.findings import Finding, KeyKind
 from pipeline import topics
 from pipeline.alerting import EventClock
+from pipeline.archive.writer import Item
+from pipeline.audit import Audit
 from pipeline.logs import log_event
 from pipeline.records import decode_state, dlq_headers, encode_state, split_records
 from pipeline.settings import WorkerSettings
@@ -59,9 +61,11 @@ def build_topology(
     engine: Engine,
     clock: EventClock,
     log: logging.Logger,
+    audit: Audit | None = None,
 ) -> Topology:
     """Declare topics, tables and agents on ``app``."""
     counters = Counters()
+    audit = audit or Audit()
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     events = app.topic(topics.EVENTS, **raw)
     dlq = app.topic(topics.EVENTS_DLQ, **raw)
@@ -69,8 +73,12 @@ def build_topology(
     other_kinds = [k for k in engine.key_kinds if k != "user"]
     forward = {k: app.topic(topics.REKEYED[k], **raw) for k in other_kinds}
 
-    async def dead_letter(msg: Any, reason: str, line: int | None) -> None:
+    async def dead_letter(msg: Any, reason: str, line: int | None, record: bytes,
+                          trail: list[Item]) -> None:
         counters.dead_lettered += 1
+        if audit.enabled:
+            trail.append(audit.dead_letter(record, reason, topic=msg.topic,
+                                           partition=msg.partition, offset=msg.offset, line=line))
         await dlq.send(key=msg.key, value=msg.value, headers=dlq_headers(
             reason, topic=msg.topic, partition=msg.partition, offset=msg.offset, line=line))
         log_event(log, "event.dead_lettered", level=logging.WARNING, reason=reason,
@@ -92,6 +100,8 @@ def build_topology(
             partitions: dict[str, int] = {}
             outgoing: dict[KeyKind, dict[str, list[bytes]]] = {k: {} for k in forward}
             found: list[Finding] = []
+            trail: list[Item] = []  # archived before the batch's offsets can be committed
+            archive = audit.enabled and kind == "user"
             newest = 0.0
             for ev in batch:
                 msg = ev.message
@@ -102,7 +112,7 @@ def build_topology(
                     try:
                         event = parse_event(rec)
                     except EventError as exc:
-                        await dead_letter(msg, exc.reason, n if many else None)
+                        await dead_letter(msg, exc.reason, n if many else None, rec, trail)
                         continue
                     key = engine.key_for(kind, event)
                     if key is None:
@@ -120,6 +130,8 @@ def build_topology(
                     if key not in states:
                         states[key] = decode_state(table.data.get(key.encode()))
                     newest = max(newest, event.ts)
+                    if archive:
+                        trail.append(audit.event(event))
                     new, f = engine.step(kind, states[key], event)
                     states[key] = new
                     partitions[key] = msg.partition
@@ -137,6 +149,7 @@ def build_topology(
                     table.data[kb] = vb
                     table.send_changelog(partitions[key], kb, vb)
             await emit(found)
+            audit.batch(trail)
             if newest:
                 clock.observe(newest)
 

@@ -36,6 +36,7 @@ from alerts.model import Alert, Notification
 from alerts.routing import route
 from alerts.silences import Silence, SilenceStore
 from pipeline import topics
+from pipeline.audit import Audit
 from pipeline.logs import log_event
 from pipeline.records import decode_state, dlq_headers, encode_state
 
@@ -60,8 +61,9 @@ class EventClock:
 class Silences:
     """The silences file, re-read when it changes (the CLI writes it; workers read it)."""
 
-    def __init__(self, store: SilenceStore) -> None:
+    def __init__(self, store: SilenceStore, audit: Audit) -> None:
         self._store = store
+        self._audit = audit
         self._mtime: float | None = None
         self._cached: list[Silence] = []
 
@@ -76,6 +78,8 @@ class Silences:
             except SilenceError:
                 return [s for s in self._cached if s.active(now)]  # keep the last good set
             self._mtime = mtime
+            self._audit.record("silence", {"file": str(self._store.path), "silences": [
+                s.model_dump(mode="json") for s in self._cached]}, time.time())
         return [s for s in self._cached if s.active(now)]
 
 
@@ -87,8 +91,10 @@ class AlertCounters:
 
 
 def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
-                   clock: EventClock, log: logging.Logger, *, partitions: int) -> AlertCounters:
+                   clock: EventClock, log: logging.Logger, *, partitions: int,
+                   audit: Audit | None = None) -> AlertCounters:
     counters = AlertCounters()
+    audit = audit or Audit()
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     alerts_topic = app.topic(topics.ALERTS, **raw)
     notes_topic = app.topic(topics.NOTIFICATIONS, **raw)
@@ -96,7 +102,7 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
     states = app.Table("alert-state", key_type=bytes, value_type=bytes, partitions=partitions)
     sources = app.Table("inhibit-sources", key_type=bytes, value_type=bytes,
                         partitions=partitions)
-    silences = Silences(SilenceStore(cfg.silences_file))
+    silences = Silences(SilenceStore(cfg.silences_file), audit)
     policy = cfg.lifecycle
 
     async def publish(note: Notification) -> None:
@@ -130,6 +136,7 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
                 if kept != known["s"]:
                     sources[pkey] = encode_state({"s": kept})
             counters.decisions[decision.action] = counters.decisions.get(decision.action, 0) + 1
+            audit.alert(alert, decision.action, decision.reason)
             log_event(log, f"alert.{decision.action}", alert_id=alert.alert_id,
                       detector=alert.detector, key=alert.key, reason=decision.reason)
             for note in decision.notifications:
@@ -148,6 +155,16 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
                     partition=msg.partition, offset=msg.offset))
                 continue
             for outcome in await dispatcher.dispatch(note, names):
+                audit.record("delivery", {
+                    "alert_id": note.alert.alert_id, "kind": note.kind,
+                    "idempotency_key": note.idempotency_key, "destination": outcome.destination,
+                    "delivered": outcome.error is None,
+                    "status": (outcome.result.status if outcome.result else outcome.error.status
+                               if outcome.error else None),
+                    "attempts": (outcome.result.attempts if outcome.result else
+                                 outcome.error.attempts if outcome.error else None),
+                    "reason": outcome.error.reason if outcome.error else None,
+                }, time.time())
                 if outcome.error is None:
                     counters.delivered += 1
                     log_event(log, "alert.delivered", alert_id=note.alert.alert_id,
@@ -166,6 +183,7 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
                           reason=outcome.error.reason, attempts=outcome.error.attempts)
 
     async def resolve_quiet_incidents() -> None:
+        audit.rotate_if_due()  # idle segments still get sealed on time
         now = clock.now()
         if now is None:
             return

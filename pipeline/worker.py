@@ -20,6 +20,8 @@ from pipeline import topics
 from pipeline.agents import Topology, build_topology
 from pipeline.alerting import AlertCounters, EventClock, build_alerting
 from pipeline.app import create_app
+from pipeline.archive import signing_key
+from pipeline.audit import Audit
 from pipeline.config import AppConfig, load_app_config
 from pipeline.kafka import ensure_topics
 from pipeline.logs import get_logger, log_event
@@ -56,6 +58,16 @@ class Worker:
     alerting: AlertCounters
     dispatcher: Dispatcher
     config: AppConfig
+    audit: Audit
+
+
+def open_audit(settings: WorkerSettings, log: logging.Logger) -> Audit:
+    if settings.archive_dir is None:
+        return Audit()
+    key = signing_key(settings.archive_key_file, os.environ)
+    return Audit.open(settings.archive_dir, settings.worker_name, key, log,
+                      max_segment_bytes=settings.archive_segment_bytes,
+                      max_segment_seconds=settings.archive_segment_seconds)
 
 
 def build_worker(settings: WorkerSettings, log: logging.Logger) -> Worker:
@@ -69,12 +81,15 @@ def build_worker(settings: WorkerSettings, log: logging.Logger) -> Worker:
     alerts_cfg = with_webhook_shortcut(config.alerts, url, settings)
     dispatcher = Dispatcher(build_senders(alerts_cfg, env=env))
     engine = Engine(config.detectors, geo=GeoIP2FastLookup.load())
+    audit = open_audit(settings, log)
+    text = settings.config_path.read_text() if settings.config_path else ""
+    audit.config(settings.config_path, text, "loaded at start")
     app = create_app(settings)
     clock = EventClock()
-    topology = build_topology(app, settings, engine, clock, log)
+    topology = build_topology(app, settings, engine, clock, log, audit)
     counters = build_alerting(app, alerts_cfg, dispatcher, clock, log,
-                              partitions=settings.partitions)
-    return Worker(topology, counters, dispatcher, config)
+                              partitions=settings.partitions, audit=audit)
+    return Worker(topology, counters, dispatcher, config, audit)
 
 
 def run_worker(settings: WorkerSettings) -> int:
@@ -119,8 +134,10 @@ def run_worker(settings: WorkerSettings) -> int:
     else:
         code = 0
     ready_file.unlink(missing_ok=True)
+    built.audit.close()  # seals the open segment
     c, a = built.topology.counters, built.alerting
     log_event(log, "worker.stopped", exit_code=code, events_in=c.events_in,
               dead_lettered=c.dead_lettered, decisions=a.decisions,
-              delivered=a.delivered, alerts_dead_lettered=a.dead_lettered)
+              delivered=a.delivered, alerts_dead_lettered=a.dead_lettered,
+              archived=built.audit.records)
     return code
