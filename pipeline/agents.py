@@ -23,7 +23,7 @@ from faust.types import EventT
 
 from alerts.lifecycle import partition_key
 from alerts.model import Alert
-from detectors.engine import Engine, KeyState
+from detectors.engine import KeyState
 from detectors.errors import EventError
 from detectors.events import parse_event
 from detectors.findings import Finding, KeyKind
@@ -31,6 +31,7 @@ from pipeline import topics
 from pipeline.alerting import EventClock
 from pipeline.archive.writer import Item
 from pipeline.audit import Audit
+from pipeline.live import Live
 from pipeline.logs import log_event
 from pipeline.records import decode_state, dlq_headers, encode_state, split_records
 from pipeline.settings import WorkerSettings
@@ -50,7 +51,7 @@ class Counters:
 @dataclass
 class Topology:
     app: faust.App
-    engine: Engine
+    live: Live
     topic_names: tuple[str, ...]
     counters: Counters
 
@@ -58,7 +59,7 @@ class Topology:
 def build_topology(
     app: faust.App,
     settings: WorkerSettings,
-    engine: Engine,
+    live: Live,
     clock: EventClock,
     log: logging.Logger,
     audit: Audit | None = None,
@@ -70,7 +71,9 @@ def build_topology(
     events = app.topic(topics.EVENTS, **raw)
     dlq = app.topic(topics.EVENTS_DLQ, **raw)
     alerts = app.topic(topics.ALERTS, **raw)
-    other_kinds = [k for k in engine.key_kinds if k != "user"]
+    # Agents for every key kind exist from the start, so a reloaded config can enable a
+    # detector of a kind that had none; events are forwarded only to kinds in use.
+    other_kinds: list[KeyKind] = ["source_ip", "credential"]
     forward = {k: app.topic(topics.REKEYED[k], **raw) for k in other_kinds}
 
     async def dead_letter(msg: Any, reason: str, line: int | None, record: bytes,
@@ -98,7 +101,9 @@ def build_topology(
         async def process(batch: Sequence[EventT]) -> None:
             states: dict[str, KeyState | None] = {}
             partitions: dict[str, int] = {}
-            outgoing: dict[KeyKind, dict[str, list[bytes]]] = {k: {} for k in forward}
+            engine = live.engine
+            outgoing: dict[KeyKind, dict[str, list[bytes]]] = (
+                {k: {} for k in forward if k in engine.key_kinds} if kind == "user" else {})
             found: list[Finding] = []
             trail: list[Item] = []  # archived before the batch's offsets can be committed
             archive = audit.enabled and kind == "user"
@@ -167,4 +172,4 @@ def build_topology(
 
     names = (topics.EVENTS, topics.EVENTS_DLQ, topics.ALERTS,
              *(topics.REKEYED[k] for k in other_kinds))
-    return Topology(app=app, engine=engine, topic_names=names, counters=counters)
+    return Topology(app=app, live=live, topic_names=names, counters=counters)

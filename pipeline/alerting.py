@@ -26,9 +26,7 @@ from typing import Any
 
 import faust
 
-from alerts.config import AlertsConfig
 from alerts.deadletter import dead_letter
-from alerts.delivery import Dispatcher
 from alerts.errors import SilenceError
 from alerts.inhibition import remember_source
 from alerts.lifecycle import expire, mute_reason, observe, partition_key, state_key
@@ -37,6 +35,7 @@ from alerts.routing import route
 from alerts.silences import Silence, SilenceStore
 from pipeline import topics
 from pipeline.audit import Audit
+from pipeline.live import Live
 from pipeline.logs import log_event
 from pipeline.records import decode_state, dlq_headers, encode_state
 
@@ -90,8 +89,7 @@ class AlertCounters:
     dead_lettered: int = 0
 
 
-def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
-                   clock: EventClock, log: logging.Logger, *, partitions: int,
+def build_alerting(app: faust.App, live: Live, clock: EventClock, log: logging.Logger, *, partitions: int,
                    audit: Audit | None = None) -> AlertCounters:
     counters = AlertCounters()
     audit = audit or Audit()
@@ -102,11 +100,10 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
     states = app.Table("alert-state", key_type=bytes, value_type=bytes, partitions=partitions)
     sources = app.Table("inhibit-sources", key_type=bytes, value_type=bytes,
                         partitions=partitions)
-    silences = Silences(SilenceStore(cfg.silences_file), audit)
-    policy = cfg.lifecycle
+    silences = Silences(SilenceStore(live.alerts.silences_file), audit)
 
     async def publish(note: Notification) -> None:
-        names = route(cfg.routes, note.alert.label_set())
+        names = route(live.alerts.routes, note.alert.label_set())
         value = json.dumps({"destinations": names, "notification": note.model_dump(mode="json")})
         await notes_topic.send(key=note.alert.alert_id.encode(), value=value.encode())
 
@@ -120,6 +117,8 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
                     f"not a valid alert: {str(exc).splitlines()[0]}", topic=msg.topic,
                     partition=msg.partition, offset=msg.offset))
                 continue
+            cfg = live.alerts
+            policy = cfg.lifecycle
             now = alert.last_seen.timestamp()
             clock.observe(now)
             skey, pkey = state_key(alert).encode(), partition_key(alert).encode()
@@ -154,7 +153,7 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
                     f"not a valid notification: {str(exc).splitlines()[0]}", topic=msg.topic,
                     partition=msg.partition, offset=msg.offset))
                 continue
-            for outcome in await dispatcher.dispatch(note, names):
+            for outcome in await live.dispatcher.dispatch(note, names):
                 audit.record("delivery", {
                     "alert_id": note.alert.alert_id, "kind": note.kind,
                     "idempotency_key": note.idempotency_key, "destination": outcome.destination,
@@ -191,7 +190,7 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
             state: dict[str, Any] | None = decode_state(raw_state)
             if state is None:
                 continue
-            kept, decision = expire(state, now=now, policy=policy)
+            kept, decision = expire(state, now=now, policy=live.alerts.lifecycle)
             if kept is not None or decision is None:
                 continue
             states.data.pop(key, None)
