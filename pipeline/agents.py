@@ -113,7 +113,8 @@ def build_topology(
                 records = split_records(msg.value)
                 many = len(records) > 1
                 for n, rec in enumerate(records, 1):
-                    counters.events_in += 1
+                    if kind == "user":  # records read from the input topic
+                        counters.events_in += 1
                     try:
                         event = parse_event(rec)
                     except EventError as exc:

@@ -22,6 +22,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -90,7 +91,8 @@ class AlertCounters:
 
 
 def build_alerting(app: faust.App, live: Live, clock: EventClock, log: logging.Logger, *, partitions: int,
-                   audit: Audit | None = None) -> AlertCounters:
+                   audit: Audit | None = None,
+                   on_delivery: Callable[[str, float], None] | None = None) -> AlertCounters:
     counters = AlertCounters()
     audit = audit or Audit()
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -153,7 +155,12 @@ def build_alerting(app: faust.App, live: Live, clock: EventClock, log: logging.L
                     f"not a valid notification: {str(exc).splitlines()[0]}", topic=msg.topic,
                     partition=msg.partition, offset=msg.offset))
                 continue
-            for outcome in await live.dispatcher.dispatch(note, names):
+            started = time.monotonic()
+            outcomes = await live.dispatcher.dispatch(note, names)
+            if on_delivery is not None:  # destinations run in parallel: time until all answered
+                for name in names:
+                    on_delivery(name, time.monotonic() - started)
+            for outcome in outcomes:
                 audit.record("delivery", {
                     "alert_id": note.alert.alert_id, "kind": note.kind,
                     "idempotency_key": note.idempotency_key, "destination": outcome.destination,

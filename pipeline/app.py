@@ -25,7 +25,10 @@ def create_app(settings: WorkerSettings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         table_standby_replicas=0,
-        web_enabled=False,
+        web_enabled=settings.web_port > 0,
+        web_port=settings.web_port or 6066,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
         web_tables_enabled=False,  # table contents are audit data
         producer_acks=-1,
         producer_linger=0.005,

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from detectors.scenario import ScenarioSpec, generate
 from pipeline import topics
-from pipeline.broker import EmbeddedBroker, _die_with_parent
+from pipeline.broker import EmbeddedBroker, _die_with_parent, free_port
 from pipeline.dlq import read_dead_letters
 from pipeline.errors import PipelineError
 from pipeline.produce import produce_lines
@@ -114,12 +114,14 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
             WebhookReceiver() as receiver:
         print(f"      broker on {broker.bootstrap}; webhook receiver on {receiver.url}")
         step(2, total, "starting the accessguard worker ...")
+        web_port = free_port()
         started = time.monotonic()
         worker = WorkerProcess({
             "ACCESSGUARD_BOOTSTRAP_SERVERS": broker.bootstrap,
             "ACCESSGUARD_WEBHOOK_URL": receiver.url,
             "ACCESSGUARD_SESSION_TIMEOUT_SECONDS": "6",
             "ACCESSGUARD_PARTITIONS": "2",
+            "ACCESSGUARD_WEB_PORT": str(web_port),
             "ACCESSGUARD_DATA_DIR": str(workdir / "worker"),
             "ACCESSGUARD_APP_ID": f"accessguard-demo-{os.getpid()}",
         }, workdir / "worker.log")

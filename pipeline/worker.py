@@ -28,6 +28,7 @@ from pipeline.config import AppConfig, load_app_config, parse_app_config
 from pipeline.live import Live
 from pipeline.kafka import ensure_topics
 from pipeline.logs import get_logger, log_event
+from pipeline.metrics import Metrics, install_pages
 from pipeline.settings import WorkerSettings
 
 __all__ = ["Worker", "build_worker", "run_worker", "with_webhook_shortcut"]
@@ -62,6 +63,7 @@ class Worker:
     live: Live
     config: AppConfig
     audit: Audit
+    metrics: Metrics
 
 
 def open_audit(settings: WorkerSettings, log: logging.Logger) -> Audit:
@@ -97,11 +99,15 @@ def build_worker(settings: WorkerSettings, log: logging.Logger) -> Worker:
     app = create_app(settings)
     clock = EventClock()
     topology = build_topology(app, settings, live, clock, log, audit)
+    metrics = Metrics(live, lambda: audit.records)
     counters = build_alerting(app, live, clock, log, partitions=settings.partitions,
-                              audit=audit)
+                              audit=audit, on_delivery=metrics.observe_delivery)
+    metrics.attach(topology.counters, counters, dict(app.tables.items()))
+    if settings.web_port:
+        install_pages(app, metrics)
     if settings.config_path is not None and settings.config_reload_seconds > 0:
         watch_config(app, settings, live, geo, audit, log, text)
-    return Worker(topology, counters, live, config, audit)
+    return Worker(topology, counters, live, config, audit, metrics)
 
 
 def watch_config(app: Any, settings: WorkerSettings, live: Live, geo: GeoLookup,
@@ -171,10 +177,15 @@ def run_worker(settings: WorkerSettings) -> int:
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())
         event = "worker.ready" if not ready["done"] else "worker.rebalanced"
         ready["done"] = True
+        built.metrics.ready = True
         ready_file.touch()
         log_event(log, event, seconds=round(time.monotonic() - started, 2),
                   partitions=len(assigned),
                   detectors=list(built.live.engine.detector_names))
+
+    @app.on_partitions_revoked.connect
+    async def _not_ready(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        built.metrics.ready = False  # until the rebalance completes
 
     @app.on_before_shutdown.connect
     async def _close(sender: Any, **kwargs: Any) -> None:

@@ -41,7 +41,9 @@ def test_worker_points_at_kafka_and_sink_and_waits_for_them() -> None:
     assert env["ACCESSGUARD_WEBHOOK_URL"] == f"http://webhook-sink:{sink_port}/hook"
     assert worker["depends_on"] == {"kafka": {"condition": "service_healthy"},
                                     "webhook-sink": {"condition": "service_healthy"}}
-    assert env["ACCESSGUARD_DATA_DIR"] in worker["healthcheck"]["test"][-1]
+    port = env["ACCESSGUARD_WEB_PORT"]
+    assert f"127.0.0.1:{port}/ready" in worker["healthcheck"]["test"][-1]
+    assert f"{port}:{port}" in worker["ports"] and env["ACCESSGUARD_WEB_HOST"] == "0.0.0.0"
 
 
 def test_every_service_has_a_health_check() -> None:
