@@ -29,6 +29,7 @@ from detectors.events import parse_event
 from detectors.findings import Finding, KeyKind
 from pipeline import topics
 from pipeline.alerting import EventClock
+from pipeline.app import raw_topic
 from pipeline.archive.writer import Item
 from pipeline.audit import Audit
 from pipeline.live import Live
@@ -67,14 +68,13 @@ def build_topology(
     """Declare topics, tables and agents on ``app``."""
     counters = Counters()
     audit = audit or Audit()
-    raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    events = app.topic(topics.EVENTS, **raw)
-    dlq = app.topic(topics.EVENTS_DLQ, **raw)
-    alerts = app.topic(topics.ALERTS, **raw)
+    events = raw_topic(app, topics.EVENTS)
+    dlq = raw_topic(app, topics.EVENTS_DLQ)
+    alerts = raw_topic(app, topics.ALERTS)
     # Agents for every key kind exist from the start, so a reloaded config can enable a
     # detector of a kind that had none; events are forwarded only to kinds in use.
     other_kinds: list[KeyKind] = ["source_ip", "credential"]
-    forward = {k: app.topic(topics.REKEYED[k], **raw) for k in other_kinds}
+    forward = {k: raw_topic(app, topics.REKEYED[k]) for k in other_kinds}
 
     async def dead_letter(msg: Any, reason: str, line: int | None, record: bytes,
                           trail: list[Item]) -> None:
@@ -96,7 +96,8 @@ def build_topology(
                       key_kind=f.key_kind, key=f.key)
 
     def make_detector(kind: KeyKind, source: faust.TopicT) -> None:
-        table = app.Table(f"state-{kind}", key_type=bytes, value_type=bytes, partitions=settings.partitions)
+        table = app.Table(f"state-{kind}", key_type=bytes, value_type=bytes,
+                          partitions=settings.partitions)
 
         async def process(batch: Sequence[EventT]) -> None:
             states: dict[str, KeyState | None] = {}
@@ -160,7 +161,7 @@ def build_topology(
                 clock.observe(newest)
 
         async def agent(stream: faust.StreamT) -> None:
-            async for batch in stream.take_events(
+            async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
                 settings.batch_max_events, within=settings.batch_within_seconds
             ):
                 await process(batch)

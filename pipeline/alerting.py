@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -35,6 +35,7 @@ from alerts.model import Alert, Notification
 from alerts.routing import route
 from alerts.silences import Silence, SilenceStore
 from pipeline import topics
+from pipeline.app import raw_topic
 from pipeline.audit import Audit
 from pipeline.live import Live
 from pipeline.logs import log_event
@@ -90,15 +91,14 @@ class AlertCounters:
     dead_lettered: int = 0
 
 
-def build_alerting(app: faust.App, live: Live, clock: EventClock, log: logging.Logger, *, partitions: int,
-                   audit: Audit | None = None,
+def build_alerting(app: faust.App, live: Live, clock: EventClock, log: logging.Logger, *,
+                   partitions: int, audit: Audit | None = None,
                    on_delivery: Callable[[str, float], None] | None = None) -> AlertCounters:
     counters = AlertCounters()
     audit = audit or Audit()
-    raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    alerts_topic = app.topic(topics.ALERTS, **raw)
-    notes_topic = app.topic(topics.NOTIFICATIONS, **raw)
-    alerts_dlq = app.topic(topics.ALERTS_DLQ, **raw)
+    alerts_topic = raw_topic(app, topics.ALERTS)
+    notes_topic = raw_topic(app, topics.NOTIFICATIONS)
+    alerts_dlq = raw_topic(app, topics.ALERTS_DLQ)
     states = app.Table("alert-state", key_type=bytes, value_type=bytes, partitions=partitions)
     sources = app.Table("inhibit-sources", key_type=bytes, value_type=bytes,
                         partitions=partitions)

@@ -7,7 +7,7 @@ import faust
 from pipeline.kafka import MAX_MESSAGE_BYTES
 from pipeline.settings import WorkerSettings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "raw_topic"]
 
 
 def create_app(settings: WorkerSettings) -> faust.App:
@@ -35,3 +35,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
         producer_max_request_size=MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
     )
+
+
+def raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    """A topic whose keys and values are bytes: the agents decode and validate themselves."""
+    return app.topic(name, key_serializer="raw", value_serializer="raw")

@@ -65,7 +65,7 @@ class WorkerProcess:
                 for line in self.lines[seen:]:
                     if text in line:
                         try:
-                            return json.loads(line[line.index("{"):])  # type: ignore[no-any-return]
+                            return json.loads(line[line.index("{"):])
                         except ValueError:
                             return {"event": text}
                 seen = len(self.lines)
@@ -150,7 +150,8 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
                                                  expect=len(BAD_INPUT), timeout_seconds=20))
             for d in dead:
                 print(f"      dead-lettered: {d.value[:48]!r}...\n"
-                      f"        reason: {d.reason} (from {d.headers.get('accessguard-source-topic')}"
+                      f"        reason: {d.reason} "
+                      f"(from {d.headers.get('accessguard-source-topic')}"
                       f" partition {d.headers.get('accessguard-source-partition')} offset "
                       f"{d.headers.get('accessguard-source-offset')})")
         finally:

@@ -25,8 +25,8 @@ from pipeline.app import create_app
 from pipeline.archive import signing_key
 from pipeline.audit import Audit
 from pipeline.config import AppConfig, load_app_config, parse_app_config
-from pipeline.live import Live
 from pipeline.kafka import ensure_topics
+from pipeline.live import Live
 from pipeline.logs import get_logger, log_event
 from pipeline.metrics import Metrics, install_pages
 from pipeline.settings import WorkerSettings
@@ -172,8 +172,8 @@ def run_worker(settings: WorkerSettings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ready_file.unlink(missing_ok=True)
 
-    @app.on_rebalance_complete.connect
-    async def _ready(sender: Any, **kwargs: Any) -> None:
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode types a union mypy cannot match
+    async def _ready(sender: Any, *args: Any, **kwargs: Any) -> None:
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())
         event = "worker.ready" if not ready["done"] else "worker.rebalanced"
         ready["done"] = True
@@ -183,12 +183,12 @@ def run_worker(settings: WorkerSettings) -> int:
                   partitions=len(assigned),
                   detectors=list(built.live.engine.detector_names))
 
-    @app.on_partitions_revoked.connect
-    async def _not_ready(sender: Any, revoked: Any, **kwargs: Any) -> None:
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # (same)
+    async def _not_ready(sender: Any, *args: Any, **kwargs: Any) -> None:
         built.metrics.ready = False  # until the rebalance completes
 
-    @app.on_before_shutdown.connect
-    async def _close(sender: Any, **kwargs: Any) -> None:
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # (same)
+    async def _close(sender: Any, *args: Any, **kwargs: Any) -> None:
         await built.live.dispatcher.aclose()
 
     log_event(log, "worker.starting", bootstrap=settings.bootstrap_servers,
