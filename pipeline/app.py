@@ -15,6 +15,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=brokers,
+        broker_credentials=settings.kafka_security().faust_credentials(),
         store="memory://",
         datadir=str(settings.data_dir),
         processing_guarantee="at_least_once",

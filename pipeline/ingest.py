@@ -19,7 +19,7 @@ from typing import IO
 from detectors.events import AccessEvent
 from detectors.sources import Skipped, SourceOptions, Summary, parse_source
 from pipeline import topics
-from pipeline.kafka import make_producer
+from pipeline.kafka import PLAINTEXT, KafkaSecurity, make_producer
 from pipeline.progress import Progress
 from pipeline.records import dlq_headers
 
@@ -47,7 +47,8 @@ def follow_lines(stream: IO[str], stop: threading.Event, poll_seconds: float = 0
 
 async def ingest(bootstrap: str, fmt: str, lines: Iterable[str], options: SourceOptions, *,
                  source_name: str, summary: Summary, progress: Progress | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None,
+                 security: KafkaSecurity = PLAINTEXT) -> None:
     """Parse ``lines`` as ``fmt`` and produce the results; fills ``summary``."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=10_000)
@@ -64,7 +65,7 @@ async def ingest(bootstrap: str, fmt: str, lines: Iterable[str], options: Source
         finally:
             asyncio.run_coroutine_threadsafe(queue.put(_DONE), loop).result()
 
-    producer = await make_producer(bootstrap)
+    producer = await make_producer(bootstrap, security=security)
     thread = threading.Thread(target=parse, name="ingest-parse", daemon=True)
     thread.start()
     pending: list[asyncio.Future[object]] = []

@@ -21,7 +21,7 @@ from alerts.deadletter import dead_letter, parse_dead_letter
 from alerts.delivery import Dispatcher
 from alerts.errors import AlertsError
 from pipeline import topics
-from pipeline.kafka import make_producer
+from pipeline.kafka import PLAINTEXT, KafkaSecurity, make_producer
 from pipeline.records import dlq_headers
 
 __all__ = ["RedriveSummary", "redrive_dead_letters"]
@@ -38,12 +38,14 @@ class RedriveSummary:
 async def redrive_dead_letters(
     bootstrap: str, dispatcher: Dispatcher, *, group: str, limit: int | None = None,
     dry_run: bool = False, report: Callable[[str], None] = print,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> RedriveSummary:
     summary = RedriveSummary()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                **security.client_kwargs())
     await consumer.start()
-    producer = None if dry_run else await make_producer(bootstrap)
+    producer = None if dry_run else await make_producer(bootstrap, security=security)
     try:
         parts = [TopicPartition(topics.ALERTS_DLQ, p)
                  for p in sorted(consumer.partitions_for_topic(topics.ALERTS_DLQ) or ())]

@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.kafka import KafkaSecurity
 
 __all__ = ["WorkerSettings", "parse_bootstrap"]
 
@@ -33,6 +36,13 @@ class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACCESSGUARD_", extra="ignore")
 
     bootstrap_servers: str = Field("127.0.0.1:9092", description="host:port[,host:port]")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = Field(None, description="CA bundle to trust the brokers with")
+    ssl_certfile: Path | None = Field(None, description="client certificate (mutual TLS)")
+    ssl_keyfile: Path | None = Field(None, description="client key (mutual TLS)")
     app_id: str = Field("accessguard", description="consumer group and table name prefix")
     config_path: Path | None = Field(None, description="detector config YAML; default: built-in")
     webhook_url: SecretStr | None = Field(None, description="where alerts are POSTed (secret)")
@@ -58,6 +68,16 @@ class WorkerSettings(BaseSettings):
                              description="unique per worker process: names its archive chain")
     delivery_attempts: int = Field(6, ge=1)
     delivery_max_backoff_seconds: float = Field(30.0, gt=0)
+
+    def kafka_security(self) -> KafkaSecurity:
+        return KafkaSecurity(
+            protocol=self.security_protocol, sasl_mechanism=self.sasl_mechanism,
+            username=self.sasl_username,
+            password=self.sasl_password.get_secret_value() if self.sasl_password else None,
+            cafile=str(self.ssl_cafile) if self.ssl_cafile else None,
+            certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
+            keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
+        )
 
     @field_validator("bootstrap_servers")
     @classmethod

@@ -165,7 +165,8 @@ def run_worker(settings: WorkerSettings) -> int:
     built = build_worker(settings, log)
     asyncio.run(ensure_topics(settings.bootstrap_servers, topics.ALL,
                               partitions=settings.partitions,
-                              replication_factor=settings.replication_factor))
+                              replication_factor=settings.replication_factor,
+                              security=settings.kafka_security()))
     app = built.topology.app
     ready = {"done": False}
     ready_file = settings.data_dir / "ready"  # what a container health check looks at

@@ -63,7 +63,7 @@ def run_redrive(args: argparse.Namespace) -> int:
         try:
             return await redrive_dead_letters(
                 settings.bootstrap_servers, dispatcher, group=f"{settings.app_id}-redrive",
-                limit=args.limit, dry_run=args.dry_run)
+                limit=args.limit, dry_run=args.dry_run, security=settings.kafka_security())
         finally:
             await dispatcher.aclose()
 

@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(ingest(settings.bootstrap_servers, args.format, lines, options,
                            source_name=name, summary=summary, stop=stop,
-                           progress=Progress(f"ingesting {name}")))
+                           progress=Progress(f"ingesting {name}"),
+                           security=settings.kafka_security()))
     except KeyboardInterrupt:
         stop.set()
     finally:

@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress("producing", total)
     summary = asyncio.run(produce_lines(settings.bootstrap_servers, lines,
                                         topic=args.topic or EVENTS, total=total,
-                                        progress=progress))
+                                        progress=progress,
+                                        security=settings.kafka_security()))
     print(f"sent {summary.sent}, rejected {len(summary.rejected)}")
     for n, reason in summary.rejected[:20]:
         print(f"  line {n}: {reason}", file=sys.stderr)
