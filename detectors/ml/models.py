@@ -1,0 +1,85 @@
+"""The shared anomaly models the detector can use, behind River's ``learn_one``/``score_one``.
+
+Every model here scores in [0, 1], higher meaning more anomalous, takes the complete feature
+dict of :mod:`detectors.ml.features` and gets its randomness only from ``seed``.
+``benchmarks/ml_models.py`` compares them; docs/ml.md has the figures and the choice.
+
+>>> m = make_model("gaussian", seed=1)
+>>> for _ in range(50):
+...     m.learn_one(dict.fromkeys(FEATURES, 0.0))
+>>> m.score_one(dict.fromkeys(FEATURES, 0.0)) < m.score_one(dict.fromkeys(FEATURES, 1.0))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Protocol
+
+from river import anomaly, stats
+
+from detectors.ml.features import FEATURES
+
+__all__ = ["MODELS", "AnomalyModel", "GaussianTail", "ModelName", "make_model"]
+
+ModelName = Literal["hst", "oc_svm", "gaussian"]
+MODELS: tuple[ModelName, ...] = ("hst", "oc_svm", "gaussian")
+
+
+class AnomalyModel(Protocol):
+    def learn_one(self, x: dict[str, float]) -> None: ...
+
+    def score_one(self, x: dict[str, float]) -> float: ...
+
+
+class GaussianTail:
+    """Per-feature running mean and variance; the score grows with the upper-tail z-scores.
+
+    A cheap baseline in the spirit of River's ``GaussianScorer``, one-sided because every
+    feature is oriented so that high means unusual.
+    """
+
+    def __init__(self, features: tuple[str, ...] = FEATURES, *, z_scale: float = 3.0) -> None:
+        self.z_scale = z_scale
+        self._var = {f: stats.Var() for f in features}
+
+    def learn_one(self, x: dict[str, float]) -> None:
+        for f, v in self._var.items():
+            v.update(x[f])
+
+    def score_one(self, x: dict[str, float]) -> float:
+        total = 0.0
+        for f, v in self._var.items():
+            sd = math.sqrt(v.get()) if v.n > 1 else 0.0
+            z = (x[f] - v.mean.get()) / (sd + 0.05)
+            if z > 0:
+                total += z * z
+        return 1.0 - math.exp(-math.sqrt(total) / (self.z_scale * 4))
+
+
+class _Squashed:
+    """A River detector whose unbounded scores are mapped monotonically into [0, 1)."""
+
+    def __init__(self, inner: anomaly.base.AnomalyDetector) -> None:
+        self.inner = inner
+
+    def learn_one(self, x: dict[str, float]) -> None:
+        self.inner.learn_one(x)
+
+    def score_one(self, x: dict[str, float]) -> float:
+        s = max(0.0, float(self.inner.score_one(x)))
+        return s / (1.0 + s)
+
+
+def make_model(name: ModelName, *, seed: int, hst_trees: int = 25, hst_height: int = 10,
+               hst_window: int = 1000) -> AnomalyModel:
+    """A fresh model. HST gets fixed [0, 1] limits for every feature (see DESIGN.md)."""
+    if name == "hst":
+        return anomaly.HalfSpaceTrees(  # type: ignore[no-any-return]
+            n_trees=hst_trees, height=hst_height, window_size=hst_window,
+            limits={f: (0.0, 1.0) for f in FEATURES}, seed=seed,
+        )
+    if name == "oc_svm":
+        # OneClassSVM has no randomness (zero-initialised weights); the seed is unused.
+        return _Squashed(anomaly.OneClassSVM(nu=0.05))
+    return GaussianTail()
