@@ -48,7 +48,7 @@ from detectors.ml.features import (
     update,
 )
 from detectors.ml.models import AnomalyModel, ModelName, make_model
-from detectors.ml.threshold import StreamingQuantile
+from detectors.ml.threshold import AdaptiveThreshold
 
 __all__ = ["CHECKPOINT_VERSION", "BehaviourAnomaly", "BehaviourAnomalyConfig"]
 
@@ -56,17 +56,21 @@ CHECKPOINT_VERSION = 1
 
 
 class BehaviourAnomalyConfig(DetectorConfig):
-    model: ModelName = Field("hst", description="shared model: hst, oc_svm or gaussian")
+    model: ModelName = Field("gaussian", description="shared model: gaussian, hst or oc_svm")
     seed: int = Field(42, description="seed of the shared model")
     warmup_events: int = Field(150, ge=1, le=100_000,
                                description="events per user that only build their baseline")
     model_warmup_events: int = Field(5000, ge=0, le=10_000_000,
                                      description="events the model learns before any alert")
-    quantile: float = Field(0.9998, gt=0.5, lt=1.0,
-                            description="alert above this quantile of recent scores")
+    quantile: float = Field(0.99, gt=0.5, lt=1.0,
+                            description="threshold = this quantile of recent scores ...")
+    spread: float = Field(1.5, ge=0.0, le=100.0,
+                          description="... plus spread x (that quantile - the median)")
     min_threshold: float = Field(0.0, ge=0.0, le=1.0, description="floor of the threshold")
     incident_gap_seconds: float = Field(3600.0, gt=0, le=7 * 86400,
                                         description="quiet time that closes an incident")
+    smoothing: float = Field(0.5, ge=0.0, lt=1.0,
+                             description="weight of the user's previous score in the score")
     top_features: int = Field(3, ge=1, le=10, description="features named in explanations")
     sensitive_environments: tuple[str, ...] = ("production",)
     severity: Severity = "medium"
@@ -84,7 +88,7 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
         super().__init__(config, allowed_lateness_seconds=allowed_lateness_seconds)
         self._ctx = Context(frozenset(config.sensitive_environments))
         self._model: AnomalyModel = make_model(config.model, seed=config.seed)
-        self._threshold = StreamingQuantile(config.quantile)
+        self._threshold = AdaptiveThreshold(config.quantile, spread=config.spread)
         self._learned = 0
         # Population mean and spread of each feature over learned events, for explanations.
         self._pop: dict[str, list[float]] = {f: [0.0, 0.0, 0.0] for f in FEATURES}
@@ -136,7 +140,10 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
             self.last_score = None
         else:
             feats = extract(base, event, self._ctx)
-            score = self._model.score_one(feats)
+            raw = self._model.score_one(feats)
+            prev = st.get("a", raw)
+            score = round(cfg.smoothing * prev + (1.0 - cfg.smoothing) * raw, 6)
+            st["a"] = score
             self.last_score = score
             flagged = self.model_ready and score >= self.last_threshold
             if self._learned >= cfg.model_warmup_events:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.ml.behaviour_anomaly import BehaviourAnomaly, BehaviourAnomalyConfig
+from detectors.ml.features import BUCKET_SECONDS
 from detectors.scenario import Labelled
 
-__all__ = ["Evaluation", "evaluate", "pr_auc", "roc_auc"]
+__all__ = ["Evaluation", "ambiguous_spans", "evaluate", "pr_auc", "roc_auc"]
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
@@ -82,12 +83,14 @@ class Evaluation:
     #: Per anomaly instance (kind, user): seconds from its first event to its first flag.
     delays: dict[tuple[str, str], float | None] = field(default_factory=dict)
     per_kind_auc: dict[str, float] = field(default_factory=dict)
+    ambiguous: int = 0
 
     def lines(self) -> list[str]:
         caught = [d for d in self.delays.values() if d is not None]
         out = [
             f"events {self.events}, scored after warm-up {self.scored} "
-            f"({self.positives} anomalous)",
+            f"({self.positives} anomalous; {self.ambiguous} benign events of attacked users "
+            f"during the attack left out)",
             f"ROC-AUC {self.roc_auc:.4f}   PR-AUC {self.pr_auc:.4f}",
             f"at the operating threshold: {self.flagged} events flagged, precision "
             f"{self.precision:.3f}, recall {self.recall:.3f}",
@@ -104,9 +107,32 @@ class Evaluation:
         return out
 
 
+def ambiguous_spans(rows: list[Labelled]) -> dict[str, list[tuple[float, float]]]:
+    """Per user, the spans of their planted anomalies (plus one feature window after).
+
+    Benign events of that same user inside such a span share the anomaly's window features
+    (rate, distinct resources), so they are neither clean negatives nor planted positives:
+    the evaluation leaves them out of the figures (they are still processed).
+    """
+    spans: dict[tuple[str, str], list[float]] = {}
+    for ev, label in rows:
+        if label is not None:
+            span = spans.setdefault((label, ev.user), [ev.ts, ev.ts])
+            span[0], span[1] = min(span[0], ev.ts), max(span[1], ev.ts)
+    out: dict[str, list[tuple[float, float]]] = {}
+    for (_, user), (lo, hi) in spans.items():
+        out.setdefault(user, []).append((lo, hi + BUCKET_SECONDS))
+    return out
+
+
 def evaluate(rows: list[Labelled], config: BehaviourAnomalyConfig | None = None) -> Evaluation:
-    """Run a fresh detector over ``rows`` in order; score every event after the user's warm-up."""
+    """Run a fresh detector over ``rows`` in order; score every event after the user's warm-up.
+
+    Benign events inside :func:`ambiguous_spans` are processed but not counted.
+    """
     det = BehaviourAnomaly(config or BehaviourAnomalyConfig())
+    ambiguous = ambiguous_spans(rows)
+    skipped = 0
     states: dict[str, Any] = {}
     scores: list[float] = []
     labels: list[str | None] = []
@@ -122,6 +148,9 @@ def evaluate(rows: list[Labelled], config: BehaviourAnomalyConfig | None = None)
         states[ev.user], found = det.step(states.get(ev.user), ev)
         findings += len(found)
         if det.last_score is None:
+            continue
+        if label is None and any(lo <= ev.ts <= hi for lo, hi in ambiguous.get(ev.user, ())):
+            skipped += 1
             continue
         flagged = det.model_ready and det.last_score >= det.last_threshold
         scores.append(det.last_score)
@@ -145,5 +174,5 @@ def evaluate(rows: list[Labelled], config: BehaviourAnomalyConfig | None = None)
         precision=tp / flagged_n if flagged_n else 0.0,
         recall=tp / pos if pos else 0.0,
         false_per_100k=(flagged_n - tp) / neg * 100_000 if neg else 0.0,
-        findings=findings, delays=delays, per_kind_auc=per_kind,
+        findings=findings, delays=delays, per_kind_auc=per_kind, ambiguous=skipped,
     )

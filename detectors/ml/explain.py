@@ -33,8 +33,8 @@ def _shortest_cover(hist: list[int], share: float) -> tuple[int, int] | None:
 
 
 def usual_hours(hist: list[int]) -> str:
-    """The user's usual hours (UTC): the shortest span holding 90% of their events."""
-    cover = _shortest_cover(hist, 0.9)
+    """The user's usual hours (UTC): the shortest span holding 95% of their events."""
+    cover = _shortest_cover(hist, 0.95)
     if cover is None:
         return "no usual hours yet"
     start, length = cover

@@ -127,10 +127,11 @@ def _excess(ratio: float) -> float:
 
 
 def _rarity(hist: list[int], i: int, smooth: float) -> float:
+    """0 for a bin at least half as busy as the busiest (neighbours count ``smooth``), up to 1."""
     n = len(hist)
     s = [hist[j] + smooth * (hist[j - 1] + hist[(j + 1) % n]) for j in range(n)]
     top = max(s)
-    return 1.0 - s[i] / top if top > 0 else 1.0
+    return max(0.0, 1.0 - s[i] / (0.5 * top)) if top > 0 else 1.0
 
 
 def current_window(base: dict[str, Any], event: AccessEvent, ts: int) -> list[Any]:
@@ -160,7 +161,7 @@ def _gap_feature(base: dict[str, Any], ts: int) -> float:
     if last is None or ts - last <= _SESSION_GAP_SECONDS:
         return float(base["sg"])
     gap = math.log1p((ts - last) / 3600.0)
-    return min(1.0, max(0.0, (gap - base["g"]) / 3.0))
+    return min(1.0, max(0.0, (gap - base["g"]) / 4.0))
 
 
 def extract(base: dict[str, Any], event: AccessEvent, ctx: Context) -> dict[str, float]:
@@ -175,7 +176,7 @@ def extract(base: dict[str, Any], event: AccessEvent, ctx: Context) -> dict[str,
     country = event.geo.country if event.geo is not None else None
     share_s, share_p, share_i = base["s"]
     return {
-        "hour_rarity": _rarity(base["h"], hour, 0.5),
+        "hour_rarity": _rarity(base["h"], hour, 0.25),
         "weekday_rarity": _rarity(base["d"], wday, 0.0),
         "rate": _excess(b[1] / max(base["r"], 1.0)),
         "distinct_resources": _excess(len(b[3]) / max(base["u"], 1.0)),
@@ -222,7 +223,8 @@ def update(base: dict[str, Any], event: AccessEvent, ctx: Context) -> None:
     if last is not None and ts - last > _SESSION_GAP_SECONDS:
         base["sg"] = round(_gap_feature(base, ts), 3)
         base["si"] = round((ts - last) / 3600.0, 1)
-        base["g"] = _ewma(base["g"], math.log1p((ts - last) / 3600.0), _EWMA * 4)
+        gap = math.log1p((ts - last) / 3600.0)
+        base["g"] = _ewma(base["g"], gap, _EWMA * 4) if base["g"] else round(gap, 4)
     elif last is None:
         base["sg"] = 0.0
     base["t"] = ts if last is None else max(last, ts)

@@ -17,13 +17,14 @@ import math
 from typing import Literal, Protocol
 
 from river import anomaly, stats
+from river.base import AnomalyDetector
 
 from detectors.ml.features import FEATURES
 
 __all__ = ["MODELS", "AnomalyModel", "GaussianTail", "ModelName", "make_model"]
 
-ModelName = Literal["hst", "oc_svm", "gaussian"]
-MODELS: tuple[ModelName, ...] = ("hst", "oc_svm", "gaussian")
+ModelName = Literal["gaussian", "hst", "oc_svm"]
+MODELS: tuple[ModelName, ...] = ("gaussian", "hst", "oc_svm")
 
 
 class AnomalyModel(Protocol):
@@ -32,14 +33,18 @@ class AnomalyModel(Protocol):
     def score_one(self, x: dict[str, float]) -> float: ...
 
 
-class GaussianTail:
-    """Per-feature running mean and variance; the score grows with the upper-tail z-scores.
+class GaussianTail(AnomalyDetector):
+    """Per-feature running mean and variance over the population; the score grows with the
+    upper-tail z-scores (one-sided: every feature is oriented so that high means unusual).
 
-    A cheap baseline in the spirit of River's ``GaussianScorer``, one-sided because every
-    feature is oriented so that high means unusual.
+    A River anomaly detector (River's ``learn_one``/``score_one`` protocol, built on
+    ``river.stats.Var``) in the spirit of River's univariate ``GaussianScorer``. Deterministic:
+    it has no randomness. ``score = t / (t + 4 * z_scale)`` with ``t`` the norm of the positive
+    z-scores, so it stays in [0, 1) and never saturates.
     """
 
-    def __init__(self, features: tuple[str, ...] = FEATURES, *, z_scale: float = 3.0) -> None:
+    def __init__(self, features: tuple[str, ...] = FEATURES, z_scale: float = 3.0) -> None:
+        self.features = features
         self.z_scale = z_scale
         self._var = {f: stats.Var() for f in features}
 
@@ -54,13 +59,14 @@ class GaussianTail:
             z = (x[f] - v.mean.get()) / (sd + 0.05)
             if z > 0:
                 total += z * z
-        return 1.0 - math.exp(-math.sqrt(total) / (self.z_scale * 4))
+        t: float = math.sqrt(total)
+        return t / (t + self.z_scale * 4)
 
 
 class _Squashed:
     """A River detector whose unbounded scores are mapped monotonically into [0, 1)."""
 
-    def __init__(self, inner: anomaly.base.AnomalyDetector) -> None:
+    def __init__(self, inner: AnomalyDetector) -> None:
         self.inner = inner
 
     def learn_one(self, x: dict[str, float]) -> None:

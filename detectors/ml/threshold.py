@@ -1,28 +1,34 @@
-"""An adaptive alert threshold: a high quantile of recent scores, kept in a fading histogram.
+"""An adaptive alert threshold from quantiles of recent scores, kept in a fading histogram.
+
+``threshold = Q(q) + spread * (Q(q) - Q(0.5))``: a high quantile of the scores plus a margin
+proportional to how far that quantile sits above the median, in the spirit of the box-plot
+rule. Taking the extreme tail itself (say Q(0.99995)) does not work: planted or real anomalies
+*are* that tail, so the threshold would climb over them; Q(0.99) and the median are set by
+ordinary traffic. Not River's ``ThresholdFilter`` (see DESIGN.md).
 
 Scores in [0, 1] go into ``bins`` equal bins; every ``half_life`` updates all counts are
-halved, so the quantile follows drift while remembering enough history for extreme quantiles
-(a P² estimator is unreliable that far in the tail). The quantile is recomputed every
-``refresh`` updates, so reading it is cheap. Pure and deterministic; picklable.
+halved, so the threshold follows drift. Quantiles are recomputed every ``refresh`` updates, so
+reading the threshold is cheap. Pure, deterministic and picklable.
 
->>> q = StreamingQuantile(q=0.9, bins=100, refresh=1)
+>>> t = AdaptiveThreshold(q=0.9, spread=0.0, bins=100, refresh=1)
 >>> for i in range(1000):
-...     q.update((i % 100) / 100)
->>> round(q.value(), 2)
-0.9
+...     t.update((i % 100) / 100)
+>>> round(t.value(), 2), round(t.quantile(0.5), 2)
+(0.9, 0.5)
 """
 
 from __future__ import annotations
 
-__all__ = ["StreamingQuantile"]
+__all__ = ["AdaptiveThreshold"]
 
 
-class StreamingQuantile:
-    def __init__(self, q: float, *, bins: int = 2000, half_life: int = 200_000,
-                 refresh: int = 500) -> None:
-        if not 0.0 < q < 1.0:
-            raise ValueError("q must be in (0, 1)")
+class AdaptiveThreshold:
+    def __init__(self, q: float, *, spread: float = 1.5, bins: int = 2000,
+                 half_life: int = 200_000, refresh: int = 500) -> None:
+        if not 0.5 < q < 1.0:
+            raise ValueError("q must be in (0.5, 1)")
         self.q = q
+        self.spread = spread
         self.bins = bins
         self.half_life = half_life
         self.refresh = refresh
@@ -40,17 +46,19 @@ class StreamingQuantile:
             self.counts = [c / 2 for c in self.counts]
             self.total /= 2
         if self.n % self.refresh == 0:
-            self._cached = self._compute()
+            hi = self.quantile(self.q)
+            self._cached = min(1.0, hi + self.spread * (hi - self.quantile(0.5)))
 
-    def _compute(self) -> float:
-        tail = (1.0 - self.q) * self.total
+    def quantile(self, q: float) -> float:
+        """The upper edge of the bin holding the ``q`` quantile of the (faded) scores."""
         seen = 0.0
-        for i in range(self.bins - 1, -1, -1):
-            seen += self.counts[i]
-            if seen > tail:
-                return (i + 1) / self.bins  # the upper edge of the bin holding the quantile
-        return 0.0
+        want = q * self.total
+        for i, c in enumerate(self.counts):
+            seen += c
+            if seen >= want and seen > 0:
+                return (i + 1) / self.bins
+        return 1.0
 
     def value(self) -> float:
-        """The current estimate of the ``q`` quantile (1.0 before the first refresh)."""
+        """The current threshold (1.0 before the first refresh)."""
         return self._cached
