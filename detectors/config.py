@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detectors.errors import ConfigError
+from detectors.ml.behaviour_anomaly import BehaviourAnomalyConfig
 from detectors.rules.failed_login_burst import FailedLoginBurstConfig
 
 __all__ = ["Config", "DetectorsConfig", "default_config", "load_config", "parse_config"]
@@ -24,6 +25,7 @@ class DetectorsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     failed_login_burst: FailedLoginBurstConfig = FailedLoginBurstConfig()
+    behaviour_anomaly: BehaviourAnomalyConfig = BehaviourAnomalyConfig()
 
 
 class Config(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from detectors.base import Detector
+from detectors.ml.behaviour_anomaly import BehaviourAnomaly
 from detectors.rules.failed_login_burst import FailedLoginBurst
 
 __all__ = ["DETECTORS"]
@@ -11,5 +12,6 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     cls.name: cls
     for cls in (
         FailedLoginBurst,
+        BehaviourAnomaly,
     )
 }
