@@ -105,7 +105,7 @@ class Engine:
             if isinstance(det, BehaviourAnomaly):
                 ml = det
             elif found and ml is not None and ml.last_score is not None and ml.model_ready:
-                found = _fuse(det, found, ml.last_score, ml.last_threshold)
+                found = _fuse(det, found, ml.last_score, ml.last_threshold, ml.last_flagged)
             if found:
                 findings.extend(found)
         return st, findings
@@ -139,12 +139,11 @@ class Engine:
 
 
 def _fuse(det: Detector, found: list[Finding], score: float,  # type: ignore[type-arg]
-          threshold: float) -> list[Finding]:
+          threshold: float, flagged: bool) -> list[Finding]:
     """Apply ``min_anomaly_score`` / ``escalate_on_anomaly`` and attach the score."""
     cfg = det.config
     if cfg.min_anomaly_score is not None and score < cfg.min_anomaly_score:
         return []
-    flagged = score >= threshold
     out = []
     for f in found:
         evidence = {**f.evidence, "anomaly_score": round(score, 6),

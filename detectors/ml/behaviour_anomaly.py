@@ -7,13 +7,14 @@ on a schedule and loads them with :meth:`BehaviourAnomaly.restore` on start.
 
 River's discipline: each event is scored before anything learns from it; a user's first
 ``warmup_events`` events only build their baseline (no score, no alert, not learned by the
-model); no alert before the model has learned ``model_warmup_events`` events and the threshold
-has seen as many scores; an event that is flagged is not learned; randomness comes only from
+model); no alert before the model has learned ``model_warmup_events`` events (the threshold
+takes scores from half-way through that warm-up); an event that is flagged is not learned; randomness comes only from
 ``seed``. One finding per incident: flagged events less than ``incident_gap_seconds`` apart
 belong to the same incident.
 
-After each :meth:`~BehaviourAnomaly.step`, ``last_score`` and ``last_threshold`` hold the
-event's score (None during the user's warm-up) and the threshold in force; the
+After each :meth:`~BehaviourAnomaly.step`, ``last_score``, ``last_threshold`` and
+``last_flagged`` hold the event's score (None during the user's warm-up), the threshold in
+force and whether the event was flagged; the
 :class:`~detectors.engine.Engine` uses them to fuse the ML score with rule findings.
 
 >>> from detectors.testing import make_event
@@ -94,6 +95,7 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
         self._pop: dict[str, list[float]] = {f: [0.0, 0.0, 0.0] for f in FEATURES}
         self.last_score: float | None = None
         self.last_threshold: float = 1.0
+        self.last_flagged = False
 
     # The shared model -------------------------------------------------------------------
 
@@ -123,10 +125,15 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
         self._pop = saved["pop"]
 
     @property
+    def learned_events(self) -> int:
+        """Events the shared model has learned (flagged and warm-up events are not learned)."""
+        return self._learned
+
+    @property
     def model_ready(self) -> bool:
         cfg = self.config
-        return self._learned >= cfg.model_warmup_events and self._threshold.n >= max(
-            cfg.model_warmup_events, 1)
+        return (self._learned >= cfg.model_warmup_events
+                and self._threshold.n >= max(cfg.model_warmup_events // 2, 1))
 
     # Per event --------------------------------------------------------------------------
 
@@ -136,6 +143,7 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
         base = st["b"]
         self.last_threshold = max(cfg.min_threshold, self._threshold.value())
         findings: list[Finding] = []
+        self.last_flagged = False
         if st["n"] < cfg.warmup_events:
             self.last_score = None
         else:
@@ -146,7 +154,8 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
             st["a"] = score
             self.last_score = score
             flagged = self.model_ready and score >= self.last_threshold
-            if self._learned >= cfg.model_warmup_events:
+            self.last_flagged = flagged
+            if self._learned >= cfg.model_warmup_events // 2:  # skip the model's first noise
                 self._threshold.update(score)
             if flagged:
                 found = self._incident(st, event, feats, score)

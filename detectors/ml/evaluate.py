@@ -152,7 +152,7 @@ def evaluate(rows: list[Labelled], config: BehaviourAnomalyConfig | None = None)
         if label is None and any(lo <= ev.ts <= hi for lo, hi in ambiguous.get(ev.user, ())):
             skipped += 1
             continue
-        flagged = det.model_ready and det.last_score >= det.last_threshold
+        flagged = det.last_flagged
         scores.append(det.last_score)
         labels.append(label)
         flags.append(flagged)

@@ -91,7 +91,9 @@ def describe(feature: str, user: str, event: AccessEvent, base: dict[str, Any],
         return (f"interactive '{event.action}' by {who}{user}, who works interactively in "
                 f"{base['s'][2]:.0%} of their events")
     if feature == "idle_gap":
-        return (f"{user}'s session began after {duration(base['si'] * 3600)} idle, "
+        last = base["t"]
+        gap = event.ts - last if last is not None and event.ts - last > 3600 else base["si"] * 3600
+        return (f"{user}'s session began after {duration(gap)} idle, "
                 f"far longer than their usual breaks")
     if feature == "service_actor":
         return f"{user} is a service account"

@@ -7,8 +7,8 @@ rule. Taking the extreme tail itself (say Q(0.99995)) does not work: planted or 
 ordinary traffic. Not River's ``ThresholdFilter`` (see DESIGN.md).
 
 Scores in [0, 1] go into ``bins`` equal bins; every ``half_life`` updates all counts are
-halved, so the threshold follows drift. Quantiles are recomputed every ``refresh`` updates, so
-reading the threshold is cheap. Pure, deterministic and picklable.
+halved, so the threshold follows drift. Quantiles are recomputed every ``refresh`` updates (and at
+every power of two before that), so reading the threshold is cheap. Pure, deterministic and picklable.
 
 >>> t = AdaptiveThreshold(q=0.9, spread=0.0, bins=100, refresh=1)
 >>> for i in range(1000):
@@ -45,7 +45,7 @@ class AdaptiveThreshold:
         if self.n % self.half_life == 0:
             self.counts = [c / 2 for c in self.counts]
             self.total /= 2
-        if self.n % self.refresh == 0:
+        if self.n % self.refresh == 0 or self.n & (self.n - 1) == 0:  # early: at powers of 2
             hi = self.quantile(self.q)
             self._cached = min(1.0, hi + self.spread * (hi - self.quantile(0.5)))
 

@@ -17,6 +17,7 @@ __all__ = ["main"]
 
 COMMANDS = (
     "pipeline.cli.schema",
+    "pipeline.cli.eval",
 )
 
 
