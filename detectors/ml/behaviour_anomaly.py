@@ -8,8 +8,8 @@ on a schedule and loads them with :meth:`BehaviourAnomaly.restore` on start.
 River's discipline: each event is scored before anything learns from it; a user's first
 ``warmup_events`` events only build their baseline (no score, no alert, not learned by the
 model); no alert before the model has learned ``model_warmup_events`` events (the threshold
-takes scores from half-way through that warm-up); an event that is flagged is not learned; randomness comes only from
-``seed``. One finding per incident: flagged events less than ``incident_gap_seconds`` apart
+takes scores from half-way through that warm-up); an event that is flagged is not learned;
+randomness comes only from ``seed``. One finding per incident: flagged events less than ``incident_gap_seconds`` apart
 belong to the same incident.
 
 After each :meth:`~BehaviourAnomaly.step`, ``last_score``, ``last_threshold`` and
@@ -67,6 +67,9 @@ class BehaviourAnomalyConfig(DetectorConfig):
                             description="threshold = this quantile of recent scores ...")
     spread: float = Field(1.5, ge=0.0, le=100.0,
                           description="... plus spread x (that quantile - the median)")
+    threshold_half_life_events: int = Field(
+        100_000, ge=100, le=100_000_000,
+        description="scores older than this many events weigh half in the threshold")
     min_threshold: float = Field(0.0, ge=0.0, le=1.0, description="floor of the threshold")
     incident_gap_seconds: float = Field(3600.0, gt=0, le=7 * 86400,
                                         description="quiet time that closes an incident")
@@ -89,7 +92,8 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
         super().__init__(config, allowed_lateness_seconds=allowed_lateness_seconds)
         self._ctx = Context(frozenset(config.sensitive_environments))
         self._model: AnomalyModel = make_model(config.model, seed=config.seed)
-        self._threshold = AdaptiveThreshold(config.quantile, spread=config.spread)
+        self._threshold = AdaptiveThreshold(
+            config.quantile, spread=config.spread, half_life=config.threshold_half_life_events)
         self._learned = 0
         # Population mean and spread of each feature over learned events, for explanations.
         self._pop: dict[str, list[float]] = {f: [0.0, 0.0, 0.0] for f in FEATURES}

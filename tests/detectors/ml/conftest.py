@@ -11,7 +11,7 @@ from detectors.ml.scenarios import MlScenarioSpec, generate_ml
 from detectors.scenario import Labelled
 
 #: Small warm-ups so a few thousand events exercise alerts, learning and thresholds.
-SMALL = {"warmup_events": 40, "model_warmup_events": 500}
+SMALL = {"warmup_events": 40, "model_warmup_events": 500, "threshold_half_life_events": 2000}
 
 
 def small_config(**overrides: Any) -> BehaviourAnomalyConfig:

@@ -63,7 +63,7 @@ def test_flagged_events_are_not_learned(ml_rows: list) -> None:
 
 
 def test_checkpoint_restore_and_json_state_give_identical_scores(ml_rows: list) -> None:
-    half = len(ml_rows) // 2
+    half = len(ml_rows) // 4
     for model in ("gaussian", "hst"):
         straight = BehaviourAnomaly(small_config(model=model, spread=0.0))
         states: dict = {}
