@@ -65,7 +65,7 @@ class BehaviourAnomalyConfig(DetectorConfig):
                                      description="events the model learns before any alert")
     quantile: float = Field(0.99, gt=0.5, lt=1.0,
                             description="threshold = this quantile of recent scores ...")
-    spread: float = Field(1.5, ge=0.0, le=100.0,
+    spread: float = Field(2.0, ge=0.0, le=100.0,
                           description="... plus spread x (that quantile - the median)")
     threshold_half_life_events: int = Field(
         100_000, ge=100, le=100_000_000,
