@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from detectors.config import Config
+from detectors.config import default_config
 from detectors.engine import Engine
 from detectors.events import AccessEvent
 from detectors.ml.behaviour_anomaly import BehaviourAnomaly
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     events = [ev for ev, _ in generate_ml(MlScenarioSpec(args.users, args.days, args.seed))]
-    config = Config()
+    config = default_config()
     print(f"{len(events)} events, {args.users} users x {args.days} days")
 
     rules = Engine(config, only=[n for n in DETECTORS if n != "behaviour_anomaly"])

@@ -16,7 +16,7 @@ import json
 import random
 from typing import Any
 
-from detectors.config import Config
+from detectors.config import default_config
 from detectors.engine import Engine
 from detectors.events import AccessEvent
 from detectors.findings import utc
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=60)
     args = parser.parse_args()
     rng = random.Random(1)
-    engine = Engine(Config())
+    engine = Engine(default_config())
     ml_sizes, all_sizes = [], []
     seq = [0]
     for u in range(args.users):
@@ -55,7 +55,8 @@ def main() -> None:
         assert state is not None
         ml_sizes.append(len(json.dumps(state["behaviour_anomaly"], separators=(",", ":"))))
         all_sizes.append(len(json.dumps(state, separators=(",", ":"))))
-    for label, sizes in (("behaviour_anomaly state", ml_sizes), ("whole per-user state", all_sizes)):
+    for label, sizes in (("behaviour_anomaly state", ml_sizes),
+                         ("whole per-user state", all_sizes)):
         sizes.sort()
         print(f"{label:<24} mean {sum(sizes) / len(sizes):6.0f} B  p99 "
               f"{sizes[int(len(sizes) * 0.99)]:5d} B  max {sizes[-1]:5d} B  "

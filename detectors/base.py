@@ -33,11 +33,12 @@ class DetectorConfig(BaseModel):
     # Fusion with the behavioural model (applied by the Engine to user-keyed findings; see
     # docs/ml.md). Both are off by default.
     min_anomaly_score: float | None = Field(
-        None, ge=0.0, le=1.0,
+        default=None, ge=0.0, le=1.0,
         description="fire only if the ML anomaly score of the triggering event is at least this",
     )
     escalate_on_anomaly: bool = Field(
-        False, description="raise severity one level when the ML model also flags the event",
+        default=False,
+        description="raise severity one level when the ML model also flags the event",
     )
 
 

@@ -13,9 +13,9 @@ its score of the event is kept. Every other user-keyed finding then carries ``an
 ``min_anomaly_score`` fires only if the score is at least that; one with
 ``escalate_on_anomaly`` gets its severity raised one level when the model flags the event too.
 While the user or the shared model is still warming up there is no usable score: rules fire
-unchanged (fail open). Findings keyed by source IP or credential are not fused (their events are scored in
-another agent). Shared models are saved and loaded with :meth:`Engine.checkpoint` and
-:meth:`Engine.restore`.
+unchanged (fail open). Findings keyed by source IP or credential are not fused (their events
+are scored in another agent). Shared models are saved and loaded with
+:meth:`Engine.checkpoint` and :meth:`Engine.restore`.
 """
 
 from __future__ import annotations
@@ -138,8 +138,10 @@ class Engine:
                 yield from found
 
 
-def _fuse(det: Detector, found: list[Finding], score: float,  # type: ignore[type-arg]
-          threshold: float, flagged: bool) -> list[Finding]:
+def _fuse(
+    det: Detector,  # type: ignore[type-arg,unused-ignore]
+    found: list[Finding], score: float, threshold: float, flagged: bool,
+) -> list[Finding]:
     """Apply ``min_anomaly_score`` / ``escalate_on_anomaly`` and attach the score."""
     cfg = det.config
     if cfg.min_anomaly_score is not None and score < cfg.min_anomaly_score:

@@ -9,8 +9,8 @@ River's discipline: each event is scored before anything learns from it; a user'
 ``warmup_events`` events only build their baseline (no score, no alert, not learned by the
 model); no alert before the model has learned ``model_warmup_events`` events (the threshold
 takes scores from half-way through that warm-up); an event that is flagged is not learned;
-randomness comes only from ``seed``. One finding per incident: flagged events less than ``incident_gap_seconds`` apart
-belong to the same incident.
+randomness comes only from ``seed``. One finding per incident: flagged events less than
+``incident_gap_seconds`` apart belong to the same incident.
 
 After each :meth:`~BehaviourAnomaly.step`, ``last_score``, ``last_threshold`` and
 ``last_flagged`` hold the event's score (None during the user's warm-up), the threshold in
@@ -57,25 +57,26 @@ CHECKPOINT_VERSION = 1
 
 
 class BehaviourAnomalyConfig(DetectorConfig):
-    model: ModelName = Field("gaussian", description="shared model: gaussian, hst or oc_svm")
-    seed: int = Field(42, description="seed of the shared model")
-    warmup_events: int = Field(150, ge=1, le=100_000,
+    model: ModelName = Field(default="gaussian",
+                             description="shared model: gaussian, hst or oc_svm")
+    seed: int = Field(default=42, description="seed of the shared model")
+    warmup_events: int = Field(default=150, ge=1, le=100_000,
                                description="events per user that only build their baseline")
-    model_warmup_events: int = Field(5000, ge=0, le=10_000_000,
+    model_warmup_events: int = Field(default=5000, ge=0, le=10_000_000,
                                      description="events the model learns before any alert")
-    quantile: float = Field(0.99, gt=0.5, lt=1.0,
+    quantile: float = Field(default=0.99, gt=0.5, lt=1.0,
                             description="threshold = this quantile of recent scores ...")
-    spread: float = Field(2.0, ge=0.0, le=100.0,
+    spread: float = Field(default=2.0, ge=0.0, le=100.0,
                           description="... plus spread x (that quantile - the median)")
     threshold_half_life_events: int = Field(
-        100_000, ge=100, le=100_000_000,
+        default=100_000, ge=100, le=100_000_000,
         description="scores older than this many events weigh half in the threshold")
-    min_threshold: float = Field(0.0, ge=0.0, le=1.0, description="floor of the threshold")
-    incident_gap_seconds: float = Field(3600.0, gt=0, le=7 * 86400,
+    min_threshold: float = Field(default=0.0, ge=0.0, le=1.0, description="floor of the threshold")
+    incident_gap_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400,
                                         description="quiet time that closes an incident")
-    smoothing: float = Field(0.5, ge=0.0, lt=1.0,
+    smoothing: float = Field(default=0.5, ge=0.0, lt=1.0,
                              description="weight of the user's previous score in the score")
-    top_features: int = Field(3, ge=1, le=10, description="features named in explanations")
+    top_features: int = Field(default=3, ge=1, le=10, description="features named in explanations")
     sensitive_environments: tuple[str, ...] = ("production",)
     severity: Severity = "medium"
 
@@ -143,7 +144,8 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
 
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         cfg = self.config
-        st = state if state is not None else {"n": 0, "b": new_baseline(), "i": None}
+        st: dict[str, Any] = (
+            state if state is not None else {"n": 0, "b": new_baseline(), "i": None})
         base = st["b"]
         self.last_threshold = max(cfg.min_threshold, self._threshold.value())
         findings: list[Finding] = []

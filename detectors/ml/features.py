@@ -96,7 +96,8 @@ def new_baseline() -> dict[str, Any]:
     """An empty baseline for a user never seen before."""
     return {
         "h": [0] * 24, "d": [0] * 7, "b": None, "r": 0.0, "u": 0.0,
-        "kr": [], "kn": [], "kc": [], "s": [0.0, 0.0, 0.0], "t": None, "g": 0.0, "sg": 0.0, "si": 0.0,
+        "kr": [], "kn": [], "kc": [], "s": [0.0, 0.0, 0.0],
+        "t": None, "g": 0.0, "sg": 0.0, "si": 0.0,
     }
 
 
@@ -128,8 +129,12 @@ def _excess(ratio: float) -> float:
 
 def _rarity(hist: list[int], i: int, smooth: float) -> float:
     """0 for a bin at least half as busy as the busiest (neighbours count ``smooth``), up to 1."""
-    n = len(hist)
-    s = [hist[j] + smooth * (hist[j - 1] + hist[(j + 1) % n]) for j in range(n)]
+    s: list[float] | list[int]
+    if smooth:
+        s = [a + smooth * (b + c) for a, b, c in zip(hist, hist[-1:] + hist[:-1],
+                                                     hist[1:] + hist[:1], strict=True)]
+    else:
+        s = hist
     top = max(s)
     return max(0.0, 1.0 - s[i] / (0.5 * top)) if top > 0 else 1.0
 

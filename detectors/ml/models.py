@@ -14,7 +14,8 @@ True
 from __future__ import annotations
 
 import math
-from typing import Literal, Protocol
+from collections.abc import Hashable
+from typing import Any, Literal, Protocol, cast
 
 from river import anomaly, stats
 from river.base import AnomalyDetector
@@ -28,9 +29,11 @@ MODELS: tuple[ModelName, ...] = ("gaussian", "hst", "oc_svm")
 
 
 class AnomalyModel(Protocol):
-    def learn_one(self, x: dict[str, float]) -> None: ...
+    """River's anomaly protocol (``x`` is a feature dict; River types it loosely)."""
 
-    def score_one(self, x: dict[str, float]) -> float: ...
+    def learn_one(self, x: Any) -> None: ...
+
+    def score_one(self, x: Any) -> float: ...
 
 
 class GaussianTail(AnomalyDetector):
@@ -48,11 +51,11 @@ class GaussianTail(AnomalyDetector):
         self.z_scale = z_scale
         self._var = {f: stats.Var() for f in features}
 
-    def learn_one(self, x: dict[str, float]) -> None:
+    def learn_one(self, x: dict[Hashable, Any]) -> None:
         for f, v in self._var.items():
             v.update(x[f])
 
-    def score_one(self, x: dict[str, float]) -> float:
+    def score_one(self, x: dict[Hashable, Any]) -> float:
         total = 0.0
         for f, v in self._var.items():
             sd = math.sqrt(v.get()) if v.n > 1 else 0.0
@@ -70,10 +73,10 @@ class _Squashed:
         self.inner = inner
 
     def learn_one(self, x: dict[str, float]) -> None:
-        self.inner.learn_one(x)
+        self.inner.learn_one(cast("dict[Hashable, Any]", x))
 
     def score_one(self, x: dict[str, float]) -> float:
-        s = max(0.0, float(self.inner.score_one(x)))
+        s = max(0.0, float(self.inner.score_one(cast("dict[Hashable, Any]", x))))
         return s / (1.0 + s)
 
 
@@ -81,7 +84,7 @@ def make_model(name: ModelName, *, seed: int, hst_trees: int = 25, hst_height: i
                hst_window: int = 1000) -> AnomalyModel:
     """A fresh model. HST gets fixed [0, 1] limits for every feature (see DESIGN.md)."""
     if name == "hst":
-        return anomaly.HalfSpaceTrees(  # type: ignore[no-any-return]
+        return anomaly.HalfSpaceTrees(
             n_trees=hst_trees, height=hst_height, window_size=hst_window,
             limits={f: (0.0, 1.0) for f in FEATURES}, seed=seed,
         )

@@ -7,8 +7,9 @@ rule. Taking the extreme tail itself (say Q(0.99995)) does not work: planted or 
 ordinary traffic. Not River's ``ThresholdFilter`` (see DESIGN.md).
 
 Scores in [0, 1] go into ``bins`` equal bins; every ``half_life`` updates all counts are
-halved, so the threshold follows drift. Quantiles are recomputed every ``refresh`` updates (and at
-every power of two before that), so reading the threshold is cheap. Pure, deterministic and picklable.
+halved, so the threshold follows drift. Quantiles are recomputed every ``refresh`` updates
+(and at every power of two before that), so reading the threshold is cheap. Pure,
+deterministic and picklable.
 
 >>> t = AdaptiveThreshold(q=0.9, spread=0.0, bins=100, refresh=1)
 >>> for i in range(1000):

@@ -12,7 +12,7 @@ from detectors.config import default_config, load_config
 from detectors.errors import ConfigError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate detectors on labelled synthetic scenarios")
     p.add_argument("--ml", action="store_true",
                    help="evaluate behaviour_anomaly on the behavioural scenarios")
