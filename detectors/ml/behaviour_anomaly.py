@@ -57,8 +57,8 @@ CHECKPOINT_VERSION = 1
 
 
 class BehaviourAnomalyConfig(DetectorConfig):
-    model: ModelName = Field(default="gaussian",
-                             description="shared model: gaussian, hst or oc_svm")
+    model: ModelName = Field(default="tail_hist",
+                             description="shared model: gaussian, tail_hist, hst, oc_svm")
     seed: int = Field(default=42, description="seed of the shared model")
     warmup_events: int = Field(default=150, ge=1, le=100_000,
                                description="events per user that only build their baseline")
@@ -66,7 +66,7 @@ class BehaviourAnomalyConfig(DetectorConfig):
                                      description="events the model learns before any alert")
     quantile: float = Field(default=0.99, gt=0.5, lt=1.0,
                             description="threshold = this quantile of recent scores ...")
-    spread: float = Field(default=2.0, ge=0.0, le=100.0,
+    spread: float = Field(default=0.8, ge=0.0, le=100.0,
                           description="... plus spread x (that quantile - the median)")
     threshold_half_life_events: int = Field(
         default=100_000, ge=100, le=100_000_000,
@@ -209,9 +209,16 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
                  score: float) -> Finding:
         cfg = self.config
         user = event.user
-        top = self.contributions(feats)[: cfg.top_features]
         window = current_window(base, event, int(event.ts))
-        reasons = [describe(f, user, event, base, window) for f, _ in top]
+        top: list[tuple[str, float]] = []
+        reasons: list[str] = []
+        for f, z in self.contributions(feats):  # the top features, one sentence each
+            reason = describe(f, user, event, base, window)
+            if reason not in reasons:
+                top.append((f, z))
+                reasons.append(reason)
+            if len(top) == cfg.top_features:
+                break
         why = "; ".join(reasons) if reasons else "an unusual combination of features"
         return Finding(
             detector=self.name,

@@ -84,6 +84,22 @@ class Evaluation:
     delays: dict[tuple[str, str], float | None] = field(default_factory=dict)
     per_kind_auc: dict[str, float] = field(default_factory=dict)
     ambiguous: int = 0
+    #: (score, label, user) of every counted event, for operating points other than the
+    #: detector's own.
+    scored_rows: list[tuple[float, str | None, str]] = field(default_factory=list, repr=False)
+
+    def instances_at_fpr(self, per_100k: float) -> tuple[int, float]:
+        """Anomaly instances caught by a fixed threshold letting through ``per_100k`` benign
+        events per 100,000 (at least one), and that threshold: a model-neutral operating point.
+        """
+        benign = sorted((s for s, y, _ in self.scored_rows if y is None), reverse=True)
+        k = max(1, int(len(benign) * per_100k / 100_000))
+        thr = benign[k - 1] if benign else 0.0
+        best: dict[tuple[str, str], float] = {}
+        for s, y, u in self.scored_rows:
+            if y is not None:
+                best[(y, u)] = max(best.get((y, u), 0.0), s)
+        return sum(1 for v in best.values() if v > thr), thr
 
     def lines(self) -> list[str]:
         caught = [d for d in self.delays.values() if d is not None]
@@ -136,6 +152,7 @@ def evaluate(rows: list[Labelled], config: BehaviourAnomalyConfig | None = None)
     states: dict[str, Any] = {}
     scores: list[float] = []
     labels: list[str | None] = []
+    users: list[str] = []
     flags: list[bool] = []
     first: dict[tuple[str, str], float] = {}
     delays: dict[tuple[str, str], float | None] = {}
@@ -155,6 +172,7 @@ def evaluate(rows: list[Labelled], config: BehaviourAnomalyConfig | None = None)
         flagged = det.last_flagged
         scores.append(det.last_score)
         labels.append(label)
+        users.append(ev.user)
         flags.append(flagged)
         if flagged and label is not None and delays[(label, ev.user)] is None:
             delays[(label, ev.user)] = ev.ts - first[(label, ev.user)]
@@ -175,4 +193,5 @@ def evaluate(rows: list[Labelled], config: BehaviourAnomalyConfig | None = None)
         recall=tp / pos if pos else 0.0,
         false_per_100k=(flagged_n - tp) / neg * 100_000 if neg else 0.0,
         findings=findings, delays=delays, per_kind_auc=per_kind, ambiguous=skipped,
+        scored_rows=list(zip(scores, labels, users, strict=True)),
     )

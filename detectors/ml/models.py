@@ -22,10 +22,10 @@ from river.base import AnomalyDetector
 
 from detectors.ml.features import FEATURES
 
-__all__ = ["MODELS", "AnomalyModel", "GaussianTail", "ModelName", "make_model"]
+__all__ = ["MODELS", "AnomalyModel", "GaussianTail", "ModelName", "TailHistogram", "make_model"]
 
-ModelName = Literal["gaussian", "hst", "oc_svm"]
-MODELS: tuple[ModelName, ...] = ("gaussian", "hst", "oc_svm")
+ModelName = Literal["gaussian", "tail_hist", "hst", "oc_svm"]
+MODELS: tuple[ModelName, ...] = ("gaussian", "tail_hist", "hst", "oc_svm")
 
 
 class AnomalyModel(Protocol):
@@ -66,6 +66,43 @@ class GaussianTail(AnomalyDetector):
         return t / (t + self.z_scale * 4)
 
 
+class TailHistogram(AnomalyDetector):
+    """Histogram-based outlier score, upper tail only: for each feature the share of learned
+    values at least as high as this one (from ``bins`` equal bins), scored as its surprise
+    ``-log(p)``; the surprises add up (features taken as independent). Deterministic.
+
+    Unlike z-scores it does not over-reward a feature that is merely rare in a narrow
+    distribution: a value of a feature is as unusual as the share of traffic that reaches it.
+    """
+
+    def __init__(self, features: tuple[str, ...] = FEATURES, bins: int = 20,
+                 scale: float = 12.0) -> None:
+        self.features = features
+        self.bins = bins
+        self.scale = scale
+        self._counts = {f: [0] * bins for f in features}
+        self._n = 0
+
+    def _bin(self, v: float) -> int:
+        return min(self.bins - 1, max(0, int(v * self.bins)))
+
+    def learn_one(self, x: dict[Hashable, Any]) -> None:
+        self._n += 1
+        for f, counts in self._counts.items():
+            counts[self._bin(x[f])] += 1
+
+    def score_one(self, x: dict[Hashable, Any]) -> float:
+        total = 0.0
+        n = self._n
+        for f, counts in self._counts.items():
+            b = self._bin(x[f])
+            if b == 0:
+                continue  # the lowest bin holds every "usual" value
+            tail = sum(counts[b:])
+            total -= math.log((tail + 1) / (n + 2))
+        return total / (total + self.scale)
+
+
 class _Squashed:
     """A River detector whose unbounded scores are mapped monotonically into [0, 1)."""
 
@@ -91,4 +128,6 @@ def make_model(name: ModelName, *, seed: int, hst_trees: int = 25, hst_height: i
     if name == "oc_svm":
         # OneClassSVM has no randomness (zero-initialised weights); the seed is unused.
         return _Squashed(anomaly.OneClassSVM(nu=0.05))
+    if name == "tail_hist":
+        return TailHistogram()
     return GaussianTail()

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=int, default=14, help="simulated days, at least 7 (default 14)")
     p.add_argument("--seed", type=int, default=42, help="scenario seed (default 42)")
     p.add_argument("--config", help="detector config file (default: the shipped one)")
-    p.add_argument("--model", choices=("gaussian", "hst", "oc_svm"),
+    p.add_argument("--model", choices=("gaussian", "tail_hist", "hst", "oc_svm"),
                    help="override the configured shared model")
     p.set_defaults(run=run)
 

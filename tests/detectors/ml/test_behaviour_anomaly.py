@@ -11,7 +11,7 @@ from tests.detectors.ml.conftest import run, small_config
 
 
 def test_same_seed_same_scores_and_findings(ml_rows: list) -> None:
-    for model in ("gaussian", "hst"):
+    for model in ("tail_hist", "gaussian", "hst"):
         first = run(BehaviourAnomaly(small_config(model=model, seed=7)), ml_rows, {})
         second = run(BehaviourAnomaly(small_config(model=model, seed=7)), ml_rows, {})
         assert first == second
@@ -64,7 +64,7 @@ def test_flagged_events_are_not_learned(ml_rows: list) -> None:
 
 def test_checkpoint_restore_and_json_state_give_identical_scores(ml_rows: list) -> None:
     half = len(ml_rows) // 4
-    for model in ("gaussian", "hst"):
+    for model in ("tail_hist", "gaussian", "hst"):
         straight = BehaviourAnomaly(small_config(model=model, spread=0.0))
         states: dict = {}
         run(straight, ml_rows[:half], states)
