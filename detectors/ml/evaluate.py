@@ -119,7 +119,9 @@ class Evaluation:
             out.append(f"detection delay (s): median {caught[len(caught) // 2]:.0f}, "
                        f"max {caught[-1]:.0f}")
         for kind, auc in sorted(self.per_kind_auc.items()):
-            out.append(f"  ROC-AUC {kind:<22} {auc:.4f}")
+            inst = [d for (k, _), d in self.delays.items() if k == kind]
+            hit = sum(1 for d in inst if d is not None)
+            out.append(f"  {kind:<22} ROC-AUC {auc:.4f}, instances detected {hit}/{len(inst)}")
         return out
 
 
