@@ -15,6 +15,8 @@ A user's baseline is a small JSON-compatible dict (a few hundred bytes; see docs
 :func:`extract` returns the features of an event against the baseline *before* the event
 (window features include it) and :func:`update` folds the event in. High values always mean
 "unusual for this user", which is what the shared model and the explanations rely on.
+Out-of-order events are folded in as they come: an event older than the current bucket counts
+in it, and the last-seen time only moves forward.
 
 >>> from detectors.testing import make_event
 >>> base = new_baseline()

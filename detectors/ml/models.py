@@ -4,10 +4,12 @@ Every model here scores in [0, 1], higher meaning more anomalous, takes the comp
 dict of :mod:`detectors.ml.features` and gets its randomness only from ``seed``.
 ``benchmarks/ml_models.py`` compares them; docs/ml.md has the figures and the choice.
 
->>> m = make_model("gaussian", seed=1)
->>> for _ in range(50):
-...     m.learn_one(dict.fromkeys(FEATURES, 0.0))
->>> m.score_one(dict.fromkeys(FEATURES, 0.0)) < m.score_one(dict.fromkeys(FEATURES, 1.0))
+>>> m = make_model("tail_hist", seed=1)
+>>> for i in range(50):
+...     m.learn_one({**dict.fromkeys(FEATURES, 0.0), "rate": (i % 5) / 10})
+>>> usual = {**dict.fromkeys(FEATURES, 0.0), "rate": 0.2}
+>>> m.score_one(usual) < m.score_one({**usual, "hour_rarity": 1.0}) < m.score_one(
+...     {**usual, "hour_rarity": 1.0, "new_resource": 1.0})
 True
 """
 
