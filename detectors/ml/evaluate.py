@@ -84,6 +84,7 @@ class Evaluation:
     delays: dict[tuple[str, str], float | None] = field(default_factory=dict)
     per_kind_auc: dict[str, float] = field(default_factory=dict)
     ambiguous: int = 0
+    final_threshold: float = 1.0
     #: (score, label, user) of every counted event, for operating points other than the
     #: detector's own.
     scored_rows: list[tuple[float, str | None, str]] = field(default_factory=list, repr=False)
@@ -108,7 +109,8 @@ class Evaluation:
             f"({self.positives} anomalous; {self.ambiguous} benign events of attacked users "
             f"during the attack left out)",
             f"ROC-AUC {self.roc_auc:.4f}   PR-AUC {self.pr_auc:.4f}",
-            f"at the operating threshold: {self.flagged} events flagged, precision "
+            f"at the operating threshold (adaptive; {self.final_threshold:.3f} at the end): "
+            f"{self.flagged} events flagged, precision "
             f"{self.precision:.3f}, recall {self.recall:.3f}",
             f"false ML alerts per 100,000 benign events: {self.false_per_100k:.2f}",
             f"findings (incidents): {self.findings}",
@@ -196,4 +198,5 @@ def evaluate(rows: list[Labelled], config: BehaviourAnomalyConfig | None = None)
         false_per_100k=(flagged_n - tp) / neg * 100_000 if neg else 0.0,
         findings=findings, delays=delays, per_kind_auc=per_kind, ambiguous=skipped,
         scored_rows=list(zip(scores, labels, users, strict=True)),
+        final_threshold=det.last_threshold,
     )
