@@ -176,6 +176,8 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
     def _learn(self, feats: dict[str, float]) -> None:
         self._model.learn_one(feats)
         self._learned += 1
+        if self._learned % 4:
+            return  # a deterministic 1-in-4 sample is plenty for the population statistics
         for f, acc in self._pop.items():  # Welford: [n, mean, M2]
             x = feats[f]
             acc[0] += 1

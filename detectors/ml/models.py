@@ -85,22 +85,22 @@ class TailHistogram(AnomalyDetector):
         self._counts = {f: [0] * bins for f in features}
         self._n = 0
 
-    def _bin(self, v: float) -> int:
-        return min(self.bins - 1, max(0, int(v * self.bins)))
-
     def learn_one(self, x: dict[Hashable, Any]) -> None:
         self._n += 1
+        top = self.bins - 1
         for f, counts in self._counts.items():
-            counts[self._bin(x[f])] += 1
+            b = int(x[f] * self.bins)
+            counts[b if b < top else top] += 1
 
     def score_one(self, x: dict[Hashable, Any]) -> float:
         total = 0.0
         n = self._n
+        top = self.bins - 1
         for f, counts in self._counts.items():
-            b = self._bin(x[f])
+            b = int(x[f] * self.bins)
             if b == 0:
                 continue  # the lowest bin holds every "usual" value
-            tail = sum(counts[b:])
+            tail = sum(counts[b if b < top else top:])
             total -= math.log((tail + 1) / (n + 2))
         return total / (total + self.scale)
 
