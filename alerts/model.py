@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from detectors.findings import Finding, KeyKind, Severity, utc
 
-__all__ = ["Alert"]
+__all__ = ["Alert", "Notification", "NotificationKind"]
 
 
 class Alert(BaseModel):
@@ -30,6 +30,8 @@ class Alert(BaseModel):
     explanation: str
     user: str | None = None
     source_ips: tuple[str, ...] = ()
+    environment: str | None = None
+    labels: dict[str, str] = {}
     first_seen: datetime
     last_seen: datetime
     event_ids: tuple[str, ...]
@@ -47,11 +49,27 @@ class Alert(BaseModel):
             explanation=finding.explanation,
             user=finding.user,
             source_ips=finding.source_ips,
+            environment=_str_or_none(finding.evidence.get("environment")),
             first_seen=utc(finding.first_seen),
             last_seen=utc(finding.last_seen),
             event_ids=finding.event_ids,
             evidence=finding.evidence,
         )
+
+    def label_set(self) -> dict[str, str]:
+        """What routes, silences and inhibition rules match on: built-in labels + ``labels``.
+
+        Built-ins: ``detector``, ``severity``, ``key_kind``, ``key``, and ``user`` and
+        ``environment`` when known. Explicit ``labels`` cannot override the built-ins.
+        """
+        out = dict(self.labels)
+        out.update(detector=self.detector, severity=self.severity, key_kind=self.key_kind,
+                   key=self.key)
+        if self.user is not None:
+            out["user"] = self.user
+        if self.environment is not None:
+            out["environment"] = self.environment
+        return out
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
@@ -59,3 +77,35 @@ class Alert(BaseModel):
     @classmethod
     def from_json(cls, raw: bytes | str) -> Alert:
         return cls.model_validate_json(raw)
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+NotificationKind = Literal["trigger", "realert", "resolve"]
+
+
+class Notification(BaseModel):
+    """One message about an incident to its destinations: what renderers render.
+
+    ``alert.alert_id`` is the incident's id for every message about it (PagerDuty's dedup
+    key). ``idempotency_key`` is the alert id for the first page and distinct for each
+    re-alert and the resolve, so receivers that deduplicate by it still see those.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: NotificationKind = "trigger"
+    alert: Alert
+    occurrences: int = 1
+    sequence: int = 0
+
+    @property
+    def idempotency_key(self) -> str:
+        if self.kind == "trigger":
+            return self.alert.alert_id
+        return f"{self.alert.alert_id}.{self.kind}.{self.sequence}"
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()

@@ -6,19 +6,31 @@ returns the state to keep (``None`` to forget the key) with any findings.
 
 For speed ``step`` may update ``state`` in place and return it: callers hand each state to one
 ``step`` at a time and keep only what it returns. It never mutates the event.
+
+Key kinds. A detector keeps state per ``key_kind`` (``user``, ``source_ip`` or ``credential``).
+One that watches the same pattern under several keys lists them in ``key_kinds`` (default:
+just ``key_kind``); the engine then builds one instance per kind, passing ``kind=``, and each
+instance reads ``self.kind`` to know which key it runs for. Its findings carry that kind, so
+their alert ids differ per kind.
+
+Context. Settings that are not a detector's own (the sensitive environments, the offline geo
+lookup) reach it through ``context=``, a :class:`DetectorContext` the engine builds once. A
+detector that overrides ``__init__`` forwards ``**kwargs`` to ``super().__init__``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.events import AccessEvent
 from detectors.findings import Finding, KeyKind, Severity
+from detectors.geo import GeoLookup, NullGeoLookup
 
-__all__ = ["Detector", "DetectorConfig", "State"]
+__all__ = ["Detector", "DetectorConfig", "DetectorContext", "State"]
 
 State = Any  # JSON-compatible value owned by one detector for one key
 
@@ -42,19 +54,46 @@ class DetectorConfig(BaseModel):
     )
 
 
+@dataclass(frozen=True)
+class DetectorContext:
+    """Global settings and injected services a detector may need beyond its own section."""
+
+    sensitive_environments: tuple[str, ...] = ("production",)
+    geo: GeoLookup = field(default_factory=NullGeoLookup)
+
+
 C = TypeVar("C", bound=DetectorConfig)
 
 
 class Detector(ABC, Generic[C]):
-    """Base of every detector. Subclasses set ``name``, ``key_kind`` and ``config_model``."""
+    """Base of every detector. Subclasses set ``name``, ``key_kind`` and ``config_model``, and
+    ``key_kinds`` when they keep state under more than one kind of key.
+    """
 
     name: ClassVar[str]
     key_kind: ClassVar[KeyKind]
+    key_kinds: ClassVar[tuple[KeyKind, ...]] = ()
     config_model: ClassVar[type[DetectorConfig]]
 
-    def __init__(self, config: C, *, allowed_lateness_seconds: float = 300.0) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "key_kind" in vars(cls) and "key_kinds" not in vars(cls):
+            cls.key_kinds = (cls.key_kind,)
+
+    def __init__(
+        self,
+        config: C,
+        *,
+        allowed_lateness_seconds: float = 300.0,
+        context: DetectorContext | None = None,
+        kind: KeyKind | None = None,
+    ) -> None:
         self.config = config
         self.allowed_lateness_seconds = allowed_lateness_seconds
+        self.context = context if context is not None else DetectorContext()
+        self.kind: KeyKind = kind if kind is not None else self.key_kinds[0]
+        if self.kind not in self.key_kinds:
+            raise ValueError(f"{self.name} keeps no state per {self.kind}")
 
     def accepts(self, event: AccessEvent) -> bool:
         """Cheap pre-filter: events for which ``step`` can matter. Default: all."""

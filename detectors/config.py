@@ -10,11 +10,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from detectors.errors import ConfigError
 from detectors.ml.behaviour_anomaly import BehaviourAnomalyConfig
+from detectors.rules.credential_hygiene import CredentialHygieneConfig
+from detectors.rules.denied_action_burst import DeniedActionBurstConfig
+from detectors.rules.elevation_abuse import ElevationAbuseConfig
 from detectors.rules.failed_login_burst import FailedLoginBurstConfig
+from detectors.rules.failure_then_success import FailureThenSuccessConfig
+from detectors.rules.impossible_travel import ImpossibleTravelConfig
+from detectors.rules.mfa_fatigue import MfaFatigueConfig
+from detectors.rules.mfa_missing import MfaMissingConfig
+from detectors.rules.new_source import NewSourceConfig
+from detectors.rules.password_spray import PasswordSprayConfig
+from detectors.rules.policy_violation import PolicyViolationConfig
+from detectors.rules.unscheduled_access import UnscheduledAccessConfig
 
 __all__ = ["Config", "DetectorsConfig", "default_config", "load_config", "parse_config"]
 
@@ -25,6 +36,17 @@ class DetectorsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     failed_login_burst: FailedLoginBurstConfig = FailedLoginBurstConfig()
+    password_spray: PasswordSprayConfig = PasswordSprayConfig()
+    failure_then_success: FailureThenSuccessConfig = FailureThenSuccessConfig()
+    mfa_fatigue: MfaFatigueConfig = MfaFatigueConfig()
+    denied_action_burst: DeniedActionBurstConfig = DeniedActionBurstConfig()
+    mfa_missing: MfaMissingConfig = MfaMissingConfig()
+    new_source: NewSourceConfig = NewSourceConfig()
+    impossible_travel: ImpossibleTravelConfig = ImpossibleTravelConfig()
+    policy_violation: PolicyViolationConfig = PolicyViolationConfig()
+    unscheduled_access: UnscheduledAccessConfig = UnscheduledAccessConfig()
+    elevation_abuse: ElevationAbuseConfig = ElevationAbuseConfig()
+    credential_hygiene: CredentialHygieneConfig = CredentialHygieneConfig()
     behaviour_anomaly: BehaviourAnomalyConfig = BehaviourAnomalyConfig()
 
 
@@ -40,6 +62,32 @@ class Config(BaseModel):
     )
     sensitive_environments: tuple[str, ...] = ("production",)
     detectors: DetectorsConfig = DetectorsConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_sensitive_environments(cls, data: Any) -> Any:
+        """``detectors.unscheduled_access.environments`` defaults to ``sensitive_environments``."""
+        if not isinstance(data, dict):
+            return data
+        envs = data.get("sensitive_environments",
+                        cls.model_fields["sensitive_environments"].default)
+        if not isinstance(envs, list | tuple) or not all(isinstance(e, str) for e in envs):
+            return data  # invalid: reported once, at sensitive_environments
+        dets = data.get("detectors")
+        if isinstance(dets, DetectorsConfig):
+            section = dets.unscheduled_access
+            if section.environments is None:
+                section = section.model_copy(update={"environments": tuple(envs)})
+                dets = dets.model_copy(update={"unscheduled_access": section})
+                data = {**data, "detectors": dets}
+            return data
+        dets = {} if dets is None else dets
+        raw = dets.get("unscheduled_access") if isinstance(dets, dict) else None
+        raw = {} if raw is None else raw
+        if isinstance(raw, dict) and raw.get("environments") is None:
+            raw = {**raw, "environments": list(envs)}
+            data = {**data, "detectors": {**dets, "unscheduled_access": raw}}
+        return data
 
 
 def parse_config(text: str, *, source: str = "<config>") -> Config:

@@ -7,6 +7,11 @@ Per-key state is one JSON-compatible dict: each detector's own state under its n
 ``_seen``, short hashes of the key's most recent event ids, so a re-sent event (a producer
 retry, or a redelivery after a crash) is not counted twice.
 
+A detector that lists several ``key_kinds`` runs once per kind (one instance each), with its
+state under its name in each kind's table. Settings beyond a detector's own section (the
+sensitive environments) and the injected geo lookup reach it as a
+:class:`~detectors.base.DetectorContext`.
+
 Fusion with the behavioural model: for user-keyed events ``behaviour_anomaly`` runs first and
 its score of the event is kept. Every other user-keyed finding then carries ``anomaly_score``
 (and ``anomaly_threshold``) in its evidence; a detector whose section sets
@@ -25,10 +30,11 @@ from dataclasses import replace
 from hashlib import blake2b
 from typing import Any
 
-from detectors.base import Detector
+from detectors.base import Detector, DetectorContext
 from detectors.config import Config
 from detectors.events import AccessEvent
 from detectors.findings import SEVERITIES, Finding, KeyKind
+from detectors.geo import GeoLookup, NullGeoLookup
 from detectors.ml.behaviour_anomaly import BehaviourAnomaly
 from detectors.registry import DETECTORS
 
@@ -45,10 +51,24 @@ def _short_id(event_id: str) -> str:
 
 
 class Engine:
-    """The enabled detectors of a config, grouped by the key they keep state for."""
+    """The enabled detectors of a config, grouped by the key they keep state for.
 
-    def __init__(self, config: Config, *, only: Iterable[str] | None = None) -> None:
+    ``geo`` is the offline IP lookup the geo detectors fall back on when an event carries no
+    ``geo`` (build one per worker, e.g. ``GeoIP2FastLookup.load()``); by default none.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        only: Iterable[str] | None = None,
+        geo: GeoLookup | None = None,
+    ) -> None:
         self.config = config
+        self.context = DetectorContext(
+            sensitive_environments=config.sensitive_environments,
+            geo=geo if geo is not None else NullGeoLookup(),
+        )
         wanted = set(only) if only is not None else None
         sections = config.detectors
         by_kind: dict[KeyKind, list[Detector]] = {}  # type: ignore[type-arg]
@@ -56,8 +76,10 @@ class Engine:
             section = getattr(sections, name)
             if not section.enabled or (wanted is not None and name not in wanted):
                 continue
-            det = cls(section, allowed_lateness_seconds=config.allowed_lateness_seconds)
-            by_kind.setdefault(cls.key_kind, []).append(det)
+            for kind in cls.key_kinds:
+                det = cls(section, allowed_lateness_seconds=config.allowed_lateness_seconds,
+                          context=self.context, kind=kind)
+                by_kind.setdefault(kind, []).append(det)
         for dets in by_kind.values():  # the ML score must be known before rules are fused
             dets.sort(key=lambda d: not isinstance(d, BehaviourAnomaly))
         self._by_kind = by_kind
@@ -69,7 +91,7 @@ class Engine:
 
     @property
     def detector_names(self) -> tuple[str, ...]:
-        return tuple(d.name for dets in self._by_kind.values() for d in dets)
+        return tuple(dict.fromkeys(d.name for dets in self._by_kind.values() for d in dets))
 
     @staticmethod
     def key_for(kind: KeyKind, event: AccessEvent) -> str | None:
@@ -83,7 +105,14 @@ class Engine:
     def step(
         self, kind: KeyKind, state: KeyState | None, event: AccessEvent
     ) -> tuple[KeyState | None, list[Finding]]:
-        """Fold one event into one key's state. Returns (state to keep or None, findings)."""
+        """Fold one event into one key's state. Returns (state to keep or None, findings).
+
+        An event that no detector of this kind accepts leaves the state untouched (a key only
+        such events touch keeps no state): duplicates of it could change nothing anyway.
+        """
+        dets = [det for det in self._by_kind.get(kind, ()) if det.accepts(event)]
+        if not dets:
+            return state, []
         st: KeyState = state if state is not None else {}
         seen: list[str] = st.setdefault("_seen", [])
         sid = _short_id(event.event_id)
@@ -94,9 +123,7 @@ class Engine:
             del seen[0]
         findings: list[Finding] = []
         ml: BehaviourAnomaly | None = None
-        for det in self._by_kind.get(kind, ()):
-            if not det.accepts(event):
-                continue
+        for det in dets:
             new, found = det.step(st.get(det.name), event)
             if new is None:
                 st.pop(det.name, None)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import (

@@ -77,7 +77,8 @@ class BehaviourAnomalyConfig(DetectorConfig):
     smoothing: float = Field(default=0.5, ge=0.0, lt=1.0,
                              description="weight of the user's previous score in the score")
     top_features: int = Field(default=3, ge=1, le=10, description="features named in explanations")
-    sensitive_environments: tuple[str, ...] = ("production",)
+    sensitive_environments: tuple[str, ...] | None = Field(
+        default=None, description="omitted: the top-level sensitive_environments")
     severity: Severity = "medium"
 
 
@@ -88,10 +89,12 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
     key_kind = "user"
     config_model = BehaviourAnomalyConfig
 
-    def __init__(self, config: BehaviourAnomalyConfig, *,
-                 allowed_lateness_seconds: float = 300.0) -> None:
-        super().__init__(config, allowed_lateness_seconds=allowed_lateness_seconds)
-        self._ctx = Context(frozenset(config.sensitive_environments))
+    def __init__(self, config: BehaviourAnomalyConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        sensitive = config.sensitive_environments
+        if sensitive is None:
+            sensitive = self.context.sensitive_environments
+        self._ctx = Context(frozenset(sensitive))
         self._model: AnomalyModel = make_model(config.model, seed=config.seed)
         self._threshold = AdaptiveThreshold(
             config.quantile, spread=config.spread, half_life=config.threshold_half_life_events)

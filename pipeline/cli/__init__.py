@@ -17,6 +17,12 @@ __all__ = ["main"]
 
 COMMANDS = (
     "pipeline.cli.schema",
+    "pipeline.cli.worker",
+    "pipeline.cli.produce",
+    "pipeline.cli.demo",
+    "pipeline.cli.alerts",
+    "pipeline.cli.silence",
+    "pipeline.cli.archive",
     "pipeline.cli.eval",
 )
 

@@ -1,0 +1,204 @@
+"""The agents: short loops that decode, call the pure core, write state back, send.
+
+- ``detect_user`` reads ``EVENTS`` (key = user) in batches: bad input → ``EVENTS_DLQ``;
+  valid events run the per-user detectors and are forwarded, grouped, to one re-keyed topic
+  per other key kind (source IP, credential) when such detectors are enabled.
+- ``detect_<kind>`` reads a re-keyed topic and runs that kind's detectors.
+- ``deliver`` reads ``ALERTS`` (key = alert id) and sends each alert once; an alert no
+  destination takes after retries goes to ``ALERTS_DLQ``.
+
+Every key's state is written once per batch, straight to the changelog partition of the
+message it came from (Faust's own ``table[key] = v`` would use the batch's last event).
+Offsets are committed only after the batch is processed and its sends are flushed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from alerts.delivery import WebhookSender
+from alerts.errors import DeliveryError
+from alerts.model import Alert
+from detectors.engine import Engine, KeyState
+from detectors.errors import EventError
+from detectors.events import parse_event
+from detectors.findings import Finding, KeyKind
+from pipeline import topics
+from pipeline.logs import log_event
+from pipeline.records import decode_state, dlq_headers, encode_state, split_records
+from pipeline.settings import WorkerSettings
+
+__all__ = ["Counters", "Topology", "build_topology"]
+
+
+
+@dataclass
+class Counters:
+    events_in: int = 0
+    dead_lettered: int = 0
+    rekeyed: int = 0
+    findings: dict[str, int] = field(default_factory=dict)
+    alerts_delivered: int = 0
+    alerts_dead_lettered: int = 0
+    alerts_duplicate: int = 0
+
+
+@dataclass
+class Topology:
+    app: faust.App
+    engine: Engine
+    topic_names: tuple[str, ...]
+    counters: Counters
+
+
+def build_topology(
+    app: faust.App,
+    settings: WorkerSettings,
+    engine: Engine,
+    sender: WebhookSender | None,
+    log: logging.Logger,
+) -> Topology:
+    """Declare topics, tables and agents on ``app``."""
+    counters = Counters()
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    events = app.topic(topics.EVENTS, **raw)
+    dlq = app.topic(topics.EVENTS_DLQ, **raw)
+    alerts = app.topic(topics.ALERTS, **raw)
+    alerts_dlq = app.topic(topics.ALERTS_DLQ, **raw)
+    other_kinds = [k for k in engine.key_kinds if k != "user"]
+    forward = {k: app.topic(topics.REKEYED[k], **raw) for k in other_kinds}
+
+    async def dead_letter(msg: Any, reason: str, line: int | None) -> None:
+        counters.dead_lettered += 1
+        await dlq.send(key=msg.key, value=msg.value, headers=dlq_headers(
+            reason, topic=msg.topic, partition=msg.partition, offset=msg.offset, line=line))
+        log_event(log, "event.dead_lettered", level=logging.WARNING, reason=reason,
+                  topic=msg.topic, partition=msg.partition, offset=msg.offset, line=line)
+
+    async def emit(found: list[Finding]) -> None:
+        for f in found:
+            counters.findings[f.detector] = counters.findings.get(f.detector, 0) + 1
+            await alerts.send(key=f.alert_id.encode(), value=Alert.from_finding(f).to_json())
+            log_event(log, "finding", detector=f.detector, alert_id=f.alert_id,
+                      key_kind=f.key_kind, key=f.key)
+
+    def make_detector(kind: KeyKind, source: faust.TopicT) -> None:
+        table = app.Table(f"state-{kind}", key_type=bytes, value_type=bytes, partitions=settings.partitions)
+
+        async def process(batch: Sequence[EventT]) -> None:
+            states: dict[str, KeyState | None] = {}
+            partitions: dict[str, int] = {}
+            outgoing: dict[KeyKind, dict[str, list[bytes]]] = {k: {} for k in forward}
+            found: list[Finding] = []
+            for ev in batch:
+                msg = ev.message
+                records = split_records(msg.value)
+                many = len(records) > 1
+                for n, rec in enumerate(records, 1):
+                    counters.events_in += 1
+                    try:
+                        event = parse_event(rec)
+                    except EventError as exc:
+                        await dead_letter(msg, exc.reason, n if many else None)
+                        continue
+                    key = engine.key_for(kind, event)
+                    if key is None:
+                        continue
+                    if kind == "user" and msg.key != key.encode():
+                        # Missing or wrong key (or a batched message mixing users): re-key
+                        # so every user's state lives on that user's partition.
+                        counters.rekeyed += 1
+                        await events.send(key=key.encode(), value=rec)
+                        continue
+                    for k2, bucket in outgoing.items():
+                        k2key = engine.key_for(k2, event)
+                        if k2key is not None:
+                            bucket.setdefault(k2key, []).append(rec)
+                    if key not in states:
+                        states[key] = decode_state(table.data.get(key.encode()))
+                    new, f = engine.step(kind, states[key], event)
+                    states[key] = new
+                    partitions[key] = msg.partition
+                    found.extend(f)
+            for k2, bucket in outgoing.items():
+                for k2key, recs in bucket.items():
+                    await forward[k2].send(key=k2key.encode(), value=b"\n".join(recs))
+            for key, st in states.items():
+                kb = key.encode()
+                if st is None:
+                    table.data.pop(kb, None)
+                    table.send_changelog(partitions[key], kb, None)
+                else:
+                    vb = encode_state(st)
+                    table.data[kb] = vb
+                    table.send_changelog(partitions[key], kb, vb)
+            await emit(found)
+
+        async def agent(stream: faust.StreamT) -> None:
+            async for batch in stream.take_events(
+                settings.batch_max_events, within=settings.batch_within_seconds
+            ):
+                await process(batch)
+
+        app.agent(source, name=f"detect_{kind}")(agent)
+
+    make_detector("user", events)
+    for kind in other_kinds:
+        make_detector(kind, forward[kind])
+
+    delivered = app.Table("alerts-delivered", key_type=bytes, value_type=bytes, partitions=settings.partitions)
+
+    async def deliver(stream: faust.StreamT) -> None:
+        async for ev in stream.events():
+            msg = ev.message
+            try:
+                alert = Alert.from_json(msg.value)
+            except ValueError as exc:
+                await alerts_dlq.send(key=msg.key, value=msg.value, headers=dlq_headers(
+                    f"not a valid alert: {exc}".splitlines()[0], topic=msg.topic,
+                    partition=msg.partition, offset=msg.offset))
+                continue
+            aid = alert.alert_id.encode()
+            if delivered.get(aid) is not None:
+                counters.alerts_duplicate += 1
+                continue
+            outcome = await _deliver_one(alert, sender, log)
+            if outcome is None:
+                counters.alerts_delivered += 1
+                delivered[aid] = b"delivered"
+            else:
+                counters.alerts_dead_lettered += 1
+                await alerts_dlq.send(key=msg.key, value=msg.value, headers=dlq_headers(
+                    outcome, topic=msg.topic, partition=msg.partition, offset=msg.offset))
+                delivered[aid] = b"dead-lettered"
+
+    app.agent(alerts, name="deliver")(deliver)
+    names = (topics.EVENTS, topics.EVENTS_DLQ, topics.ALERTS, topics.ALERTS_DLQ,
+             *(topics.REKEYED[k] for k in other_kinds))
+    return Topology(app=app, engine=engine, topic_names=names, counters=counters)
+
+
+async def _deliver_one(alert: Alert, sender: WebhookSender | None,
+                       log: logging.Logger) -> str | None:
+    """Deliver; return None on success or the dead-letter reason."""
+    if sender is None:
+        log_event(log, "alert", alert_id=alert.alert_id, detector=alert.detector,
+                  severity=alert.severity, key=alert.key, title=alert.title,
+                  explanation=alert.explanation)
+        return None
+    try:
+        status = await sender.send(alert)
+    except DeliveryError as exc:
+        log_event(log, "alert.dead_lettered", level=logging.ERROR, alert_id=alert.alert_id,
+                  destination=sender.name, reason=exc.reason, attempts=exc.attempts)
+        return exc.reason
+    log_event(log, "alert.delivered", alert_id=alert.alert_id, destination=sender.name,
+              status=status, detector=alert.detector, key=alert.key)
+    return None
+

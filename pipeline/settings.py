@@ -1,0 +1,52 @@
+"""Worker settings: environment variables prefixed ``ACCESSGUARD_`` (or CLI flags).
+
+Secrets (the webhook URL) are ``SecretStr``: they print as ``**********``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["WorkerSettings", "parse_bootstrap"]
+
+_HOSTPORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+
+def parse_bootstrap(value: str) -> list[str]:
+    """Validate ``host:port[,host:port...]``; raise ValueError naming the bad part."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("no bootstrap servers given (expected host:port[,host:port])")
+    for part in parts:
+        m = _HOSTPORT.match(part.removeprefix("kafka://"))
+        if not m or not 0 < int(m.group(2)) < 65536:
+            raise ValueError(f"{part!r} is not a host:port broker address")
+    return [p.removeprefix("kafka://") for p in parts]
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACCESSGUARD_", extra="ignore")
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="host:port[,host:port]")
+    app_id: str = Field("accessguard", description="consumer group and table name prefix")
+    config_path: Path | None = Field(None, description="detector config YAML; default: built-in")
+    webhook_url: SecretStr | None = Field(None, description="where alerts are POSTed (secret)")
+    partitions: int = Field(4, ge=1, le=1024, description="partitions of accessguard's topics")
+    replication_factor: int = Field(1, ge=1, le=5)
+    session_timeout_seconds: float = Field(10.0, gt=0)
+    heartbeat_interval_seconds: float = Field(1.0, gt=0)
+    batch_max_events: int = Field(1000, ge=1, description="events per processing batch")
+    batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
+    data_dir: Path = Field(Path(".accessguard"), description="worker scratch directory")
+    log_level: str = Field("info")
+    delivery_attempts: int = Field(6, ge=1)
+    delivery_max_backoff_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _bootstrap(cls, value: str) -> str:
+        return ",".join(parse_bootstrap(value))
