@@ -62,6 +62,9 @@ class Config(BaseModel):
     )
     sensitive_environments: tuple[str, ...] = ("production",)
     detectors: DetectorsConfig = DetectorsConfig()
+    #: The alerting section (routes, destinations, lifecycle). It is validated by the alerts
+    #: package at the pipeline level; the detectors only carry it through, unread.
+    alerts: dict[str, Any] | None = Field(None, description="see alerts.config.AlertsConfig")
 
     @model_validator(mode="before")
     @classmethod

@@ -165,12 +165,13 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
 
 def render_received(r: Received) -> str:
     """An alert as the webhook received it, laid out for a person."""
-    a = r.json()
+    body = r.json()
+    a = body["data"]["alert"]
     ev = a.get("evidence", {})
     ids = a.get("event_ids", [])
     lines = [
         "",
-        f"  ┌─ ALERT  {a['severity'].upper()}  {a['detector']}",
+        f"  ┌─ ALERT  {a['severity'].upper()}  {a['detector']}   ({body['type']})",
         f"  │ {a['title']}",
         f"  │ {a['explanation']}",
         f"  │ user        {a.get('user')}",
@@ -179,8 +180,13 @@ def render_received(r: Received) -> str:
         f"  │ last seen   {a['last_seen']}",
         f"  │ evidence    {', '.join(f'{k}={v}' for k, v in ev.items())}",
         f"  │ events      {', '.join(ids[:3])}{' ...' if len(ids) > 3 else ''} ({len(ids)})",
-        f"  │ alert id    {a['alert_id']} (sent as Idempotency-Key: "
-        f"{r.headers.get('idempotency-key', r.headers.get('Idempotency-Key'))})",
+        f"  │ alert id    {a['alert_id']} (Idempotency-Key: {_header(r, 'idempotency-key')})",
+        f"  │ signed      {'yes' if _header(r, 'webhook-signature') else 'no'} "
+        f"(webhook-id {_header(r, 'webhook-id')})",
         "  └─",
     ]
     return "\n".join(lines)
+
+
+def _header(r: Received, name: str) -> str | None:
+    return next((v for k, v in r.headers.items() if k.lower() == name), None)

@@ -6,6 +6,7 @@ Secrets (the webhook URL) are ``SecretStr``: they print as ``**********``.
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -43,6 +44,13 @@ class WorkerSettings(BaseSettings):
     batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
     data_dir: Path = Field(Path(".accessguard"), description="worker scratch directory")
     log_level: str = Field("info")
+    archive_dir: Path | None = Field(None, description="tamper-evident archive root; unset: off")
+    archive_key_file: Path | None = Field(
+        None, description="Ed25519 signing key file (else ACCESSGUARD_ARCHIVE_SIGNING_KEY)")
+    archive_segment_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    archive_segment_seconds: float = Field(3600.0, gt=0)
+    worker_name: str = Field(default_factory=socket.gethostname,
+                             description="unique per worker process: names its archive chain")
     delivery_attempts: int = Field(6, ge=1)
     delivery_max_backoff_seconds: float = Field(30.0, gt=0)
 

@@ -4,37 +4,92 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from alerts.delivery import RetryPolicy, WebhookSender
-from detectors.config import Config, default_config, load_config
+import httpx
+
+from alerts.config import AlertsConfig, RetryConfig, WebhookDestinationConfig
+from alerts.delivery import Dispatcher
+from alerts.destinations import build_senders
 from detectors.engine import Engine
 from detectors.geo import GeoIP2FastLookup
 from pipeline import topics
 from pipeline.agents import Topology, build_topology
+from pipeline.alerting import AlertCounters, EventClock, build_alerting
 from pipeline.app import create_app
+from pipeline.archive import signing_key
+from pipeline.audit import Audit
+from pipeline.config import AppConfig, load_app_config
 from pipeline.kafka import ensure_topics
 from pipeline.logs import get_logger, log_event
 from pipeline.settings import WorkerSettings
 
-__all__ = ["build_worker_topology", "run_worker"]
+__all__ = ["Worker", "build_worker", "run_worker", "with_webhook_shortcut"]
+
+WEBHOOK_ENV = "ACCESSGUARD_WEBHOOK_URL"
 
 
-def load_detector_config(settings: WorkerSettings) -> Config:
-    return load_config(settings.config_path) if settings.config_path else default_config()
+def with_webhook_shortcut(cfg: AlertsConfig, url: str | None, settings: WorkerSettings
+                          ) -> AlertsConfig:
+    """``ACCESSGUARD_WEBHOOK_URL`` adds a generic webhook destination ``webhook`` to the root
+    route (so it gets every alert no child route takes) and allows its host."""
+    if url is None or "webhook" in cfg.destinations:
+        return cfg
+    dest = WebhookDestinationConfig(
+        kind="webhook", url_env=WEBHOOK_ENV,
+        retry=RetryConfig(attempts=settings.delivery_attempts,
+                          max_seconds=settings.delivery_max_backoff_seconds),
+    )
+    host = httpx.URL(url).host.lower()
+    root = cfg.routes.model_copy(update={"destinations": (*cfg.routes.destinations, "webhook")})
+    return cfg.model_copy(update={
+        "destinations": {**cfg.destinations, "webhook": dest},
+        "routes": root,
+        "allowed_hosts": (*cfg.allowed_hosts, host),
+    })
 
 
-def build_worker_topology(settings: WorkerSettings, log: logging.Logger) -> Topology:
-    engine = Engine(load_detector_config(settings), geo=GeoIP2FastLookup.load())
-    sender = None
-    if settings.webhook_url is not None:
-        sender = WebhookSender(
-            settings.webhook_url.get_secret_value(),
-            retry=RetryPolicy(attempts=settings.delivery_attempts,
-                              max_seconds=settings.delivery_max_backoff_seconds),
-        )
-    return build_topology(create_app(settings), settings, engine, sender, log)
+@dataclass
+class Worker:
+    topology: Topology
+    alerting: AlertCounters
+    dispatcher: Dispatcher
+    config: AppConfig
+    audit: Audit
+
+
+def open_audit(settings: WorkerSettings, log: logging.Logger) -> Audit:
+    if settings.archive_dir is None:
+        return Audit()
+    key = signing_key(settings.archive_key_file, os.environ)
+    return Audit.open(settings.archive_dir, settings.worker_name, key, log,
+                      max_segment_bytes=settings.archive_segment_bytes,
+                      max_segment_seconds=settings.archive_segment_seconds)
+
+
+def build_worker(settings: WorkerSettings, log: logging.Logger) -> Worker:
+    """Everything but Kafka I/O: config, engine, destinations, app, agents. Raises on any
+    config or destination problem before the worker touches the cluster."""
+    config = load_app_config(settings.config_path)
+    url = settings.webhook_url.get_secret_value() if settings.webhook_url else None
+    env = dict(os.environ)
+    if url is not None:
+        env[WEBHOOK_ENV] = url
+    alerts_cfg = with_webhook_shortcut(config.alerts, url, settings)
+    dispatcher = Dispatcher(build_senders(alerts_cfg, env=env))
+    engine = Engine(config.detectors, geo=GeoIP2FastLookup.load())
+    audit = open_audit(settings, log)
+    text = settings.config_path.read_text() if settings.config_path else ""
+    audit.config(settings.config_path, text, "loaded at start")
+    app = create_app(settings)
+    clock = EventClock()
+    topology = build_topology(app, settings, engine, clock, log, audit)
+    counters = build_alerting(app, alerts_cfg, dispatcher, clock, log,
+                              partitions=settings.partitions, audit=audit)
+    return Worker(topology, counters, dispatcher, config, audit)
 
 
 def run_worker(settings: WorkerSettings) -> int:
@@ -43,11 +98,11 @@ def run_worker(settings: WorkerSettings) -> int:
 
     started = time.monotonic()
     log = get_logger()
-    topo = build_worker_topology(settings, log)  # validates the config before touching Kafka
+    built = build_worker(settings, log)
     asyncio.run(ensure_topics(settings.bootstrap_servers, topics.ALL,
                               partitions=settings.partitions,
                               replication_factor=settings.replication_factor))
-    app = topo.app
+    app = built.topology.app
     ready = {"done": False}
     ready_file = settings.data_dir / "ready"  # what a container health check looks at
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,11 +115,16 @@ def run_worker(settings: WorkerSettings) -> int:
         ready["done"] = True
         ready_file.touch()
         log_event(log, event, seconds=round(time.monotonic() - started, 2),
-                  partitions=len(assigned), detectors=list(topo.engine.detector_names))
+                  partitions=len(assigned),
+                  detectors=list(built.topology.engine.detector_names))
+
+    @app.on_before_shutdown.connect
+    async def _close(sender: Any, **kwargs: Any) -> None:
+        await built.dispatcher.aclose()
 
     log_event(log, "worker.starting", bootstrap=settings.bootstrap_servers,
-              app_id=settings.app_id, detectors=list(topo.engine.detector_names),
-              webhook=settings.webhook_url is not None)
+              app_id=settings.app_id, detectors=list(built.topology.engine.detector_names),
+              destinations=sorted(built.dispatcher.senders))
     faust_level = "debug" if settings.log_level == "debug" else "warning"
     worker = faust.Worker(app, loglevel=faust_level, redirect_stdouts=False, quiet=True)
     try:
@@ -74,8 +134,10 @@ def run_worker(settings: WorkerSettings) -> int:
     else:
         code = 0
     ready_file.unlink(missing_ok=True)
-    log_event(log, "worker.stopped", exit_code=code, events_in=topo.counters.events_in,
-              dead_lettered=topo.counters.dead_lettered,
-              alerts_delivered=topo.counters.alerts_delivered,
-              alerts_dead_lettered=topo.counters.alerts_dead_lettered)
+    built.audit.close()  # seals the open segment
+    c, a = built.topology.counters, built.alerting
+    log_event(log, "worker.stopped", exit_code=code, events_in=c.events_in,
+              dead_lettered=c.dead_lettered, decisions=a.decisions,
+              delivered=a.delivered, alerts_dead_lettered=a.dead_lettered,
+              archived=built.audit.records)
     return code
