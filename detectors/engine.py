@@ -71,7 +71,7 @@ class Engine:
         )
         wanted = set(only) if only is not None else None
         sections = config.detectors
-        by_kind: dict[KeyKind, list[Detector]] = {}  # type: ignore[type-arg]
+        by_kind: dict[KeyKind, list[Detector]] = {}
         for name, cls in DETECTORS.items():
             section = getattr(sections, name)
             if not section.enabled or (wanted is not None and name not in wanted):

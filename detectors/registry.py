@@ -19,7 +19,7 @@ from detectors.rules.unscheduled_access import UnscheduledAccess
 
 __all__ = ["DETECTORS"]
 
-DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
+DETECTORS: dict[str, type[Detector]] = {
     cls.name: cls
     for cls in (
         FailedLoginBurst,

@@ -23,14 +23,16 @@ from faust.types import EventT
 
 from alerts.lifecycle import partition_key
 from alerts.model import Alert
-from detectors.engine import Engine, KeyState
+from detectors.engine import KeyState
 from detectors.errors import EventError
 from detectors.events import parse_event
 from detectors.findings import Finding, KeyKind
 from pipeline import topics
 from pipeline.alerting import EventClock
+from pipeline.app import raw_topic
 from pipeline.archive.writer import Item
 from pipeline.audit import Audit
+from pipeline.live import Live
 from pipeline.logs import log_event
 from pipeline.records import decode_state, dlq_headers, encode_state, split_records
 from pipeline.settings import WorkerSettings
@@ -50,7 +52,7 @@ class Counters:
 @dataclass
 class Topology:
     app: faust.App
-    engine: Engine
+    live: Live
     topic_names: tuple[str, ...]
     counters: Counters
 
@@ -58,7 +60,7 @@ class Topology:
 def build_topology(
     app: faust.App,
     settings: WorkerSettings,
-    engine: Engine,
+    live: Live,
     clock: EventClock,
     log: logging.Logger,
     audit: Audit | None = None,
@@ -66,12 +68,13 @@ def build_topology(
     """Declare topics, tables and agents on ``app``."""
     counters = Counters()
     audit = audit or Audit()
-    raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    events = app.topic(topics.EVENTS, **raw)
-    dlq = app.topic(topics.EVENTS_DLQ, **raw)
-    alerts = app.topic(topics.ALERTS, **raw)
-    other_kinds = [k for k in engine.key_kinds if k != "user"]
-    forward = {k: app.topic(topics.REKEYED[k], **raw) for k in other_kinds}
+    events = raw_topic(app, topics.EVENTS)
+    dlq = raw_topic(app, topics.EVENTS_DLQ)
+    alerts = raw_topic(app, topics.ALERTS)
+    # Agents for every key kind exist from the start, so a reloaded config can enable a
+    # detector of a kind that had none; events are forwarded only to kinds in use.
+    other_kinds: list[KeyKind] = ["source_ip", "credential"]
+    forward = {k: raw_topic(app, topics.REKEYED[k]) for k in other_kinds}
 
     async def dead_letter(msg: Any, reason: str, line: int | None, record: bytes,
                           trail: list[Item]) -> None:
@@ -93,12 +96,15 @@ def build_topology(
                       key_kind=f.key_kind, key=f.key)
 
     def make_detector(kind: KeyKind, source: faust.TopicT) -> None:
-        table = app.Table(f"state-{kind}", key_type=bytes, value_type=bytes, partitions=settings.partitions)
+        table = app.Table(f"state-{kind}", key_type=bytes, value_type=bytes,
+                          partitions=settings.partitions)
 
         async def process(batch: Sequence[EventT]) -> None:
             states: dict[str, KeyState | None] = {}
             partitions: dict[str, int] = {}
-            outgoing: dict[KeyKind, dict[str, list[bytes]]] = {k: {} for k in forward}
+            engine = live.engine
+            outgoing: dict[KeyKind, dict[str, list[bytes]]] = (
+                {k: {} for k in forward if k in engine.key_kinds} if kind == "user" else {})
             found: list[Finding] = []
             trail: list[Item] = []  # archived before the batch's offsets can be committed
             archive = audit.enabled and kind == "user"
@@ -108,7 +114,8 @@ def build_topology(
                 records = split_records(msg.value)
                 many = len(records) > 1
                 for n, rec in enumerate(records, 1):
-                    counters.events_in += 1
+                    if kind == "user":  # records read from the input topic
+                        counters.events_in += 1
                     try:
                         event = parse_event(rec)
                     except EventError as exc:
@@ -154,7 +161,7 @@ def build_topology(
                 clock.observe(newest)
 
         async def agent(stream: faust.StreamT) -> None:
-            async for batch in stream.take_events(
+            async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
                 settings.batch_max_events, within=settings.batch_within_seconds
             ):
                 await process(batch)
@@ -167,4 +174,4 @@ def build_topology(
 
     names = (topics.EVENTS, topics.EVENTS_DLQ, topics.ALERTS,
              *(topics.REKEYED[k] for k in other_kinds))
-    return Topology(app=app, engine=engine, topic_names=names, counters=counters)
+    return Topology(app=app, live=live, topic_names=names, counters=counters)

@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 
-from alerts.config import AlertsConfig
 from alerts.deadletter import dead_letter
-from alerts.delivery import Dispatcher
 from alerts.errors import SilenceError
 from alerts.inhibition import remember_source
 from alerts.lifecycle import expire, mute_reason, observe, partition_key, state_key
@@ -36,7 +35,9 @@ from alerts.model import Alert, Notification
 from alerts.routing import route
 from alerts.silences import Silence, SilenceStore
 from pipeline import topics
+from pipeline.app import raw_topic
 from pipeline.audit import Audit
+from pipeline.live import Live
 from pipeline.logs import log_event
 from pipeline.records import decode_state, dlq_headers, encode_state
 
@@ -90,23 +91,21 @@ class AlertCounters:
     dead_lettered: int = 0
 
 
-def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
-                   clock: EventClock, log: logging.Logger, *, partitions: int,
-                   audit: Audit | None = None) -> AlertCounters:
+def build_alerting(app: faust.App, live: Live, clock: EventClock, log: logging.Logger, *,
+                   partitions: int, audit: Audit | None = None,
+                   on_delivery: Callable[[str, float], None] | None = None) -> AlertCounters:
     counters = AlertCounters()
     audit = audit or Audit()
-    raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    alerts_topic = app.topic(topics.ALERTS, **raw)
-    notes_topic = app.topic(topics.NOTIFICATIONS, **raw)
-    alerts_dlq = app.topic(topics.ALERTS_DLQ, **raw)
+    alerts_topic = raw_topic(app, topics.ALERTS)
+    notes_topic = raw_topic(app, topics.NOTIFICATIONS)
+    alerts_dlq = raw_topic(app, topics.ALERTS_DLQ)
     states = app.Table("alert-state", key_type=bytes, value_type=bytes, partitions=partitions)
     sources = app.Table("inhibit-sources", key_type=bytes, value_type=bytes,
                         partitions=partitions)
-    silences = Silences(SilenceStore(cfg.silences_file), audit)
-    policy = cfg.lifecycle
+    silences = Silences(SilenceStore(live.alerts.silences_file), audit)
 
     async def publish(note: Notification) -> None:
-        names = route(cfg.routes, note.alert.label_set())
+        names = route(live.alerts.routes, note.alert.label_set())
         value = json.dumps({"destinations": names, "notification": note.model_dump(mode="json")})
         await notes_topic.send(key=note.alert.alert_id.encode(), value=value.encode())
 
@@ -120,6 +119,8 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
                     f"not a valid alert: {str(exc).splitlines()[0]}", topic=msg.topic,
                     partition=msg.partition, offset=msg.offset))
                 continue
+            cfg = live.alerts
+            policy = cfg.lifecycle
             now = alert.last_seen.timestamp()
             clock.observe(now)
             skey, pkey = state_key(alert).encode(), partition_key(alert).encode()
@@ -154,7 +155,12 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
                     f"not a valid notification: {str(exc).splitlines()[0]}", topic=msg.topic,
                     partition=msg.partition, offset=msg.offset))
                 continue
-            for outcome in await dispatcher.dispatch(note, names):
+            started = time.monotonic()
+            outcomes = await live.dispatcher.dispatch(note, names)
+            if on_delivery is not None:  # destinations run in parallel: time until all answered
+                for name in names:
+                    on_delivery(name, time.monotonic() - started)
+            for outcome in outcomes:
                 audit.record("delivery", {
                     "alert_id": note.alert.alert_id, "kind": note.kind,
                     "idempotency_key": note.idempotency_key, "destination": outcome.destination,
@@ -191,7 +197,7 @@ def build_alerting(app: faust.App, cfg: AlertsConfig, dispatcher: Dispatcher,
             state: dict[str, Any] | None = decode_state(raw_state)
             if state is None:
                 continue
-            kept, decision = expire(state, now=now, policy=policy)
+            kept, decision = expire(state, now=now, policy=live.alerts.lifecycle)
             if kept is not None or decision is None:
                 continue
             states.data.pop(key, None)

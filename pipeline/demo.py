@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from detectors.scenario import ScenarioSpec, generate
 from pipeline import topics
-from pipeline.broker import EmbeddedBroker, _die_with_parent
+from pipeline.broker import EmbeddedBroker, _die_with_parent, free_port
 from pipeline.dlq import read_dead_letters
 from pipeline.errors import PipelineError
 from pipeline.produce import produce_lines
@@ -65,7 +65,7 @@ class WorkerProcess:
                 for line in self.lines[seen:]:
                     if text in line:
                         try:
-                            return json.loads(line[line.index("{"):])  # type: ignore[no-any-return]
+                            return json.loads(line[line.index("{"):])
                         except ValueError:
                             return {"event": text}
                 seen = len(self.lines)
@@ -114,12 +114,14 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
             WebhookReceiver() as receiver:
         print(f"      broker on {broker.bootstrap}; webhook receiver on {receiver.url}")
         step(2, total, "starting the accessguard worker ...")
+        web_port = free_port()
         started = time.monotonic()
         worker = WorkerProcess({
             "ACCESSGUARD_BOOTSTRAP_SERVERS": broker.bootstrap,
             "ACCESSGUARD_WEBHOOK_URL": receiver.url,
             "ACCESSGUARD_SESSION_TIMEOUT_SECONDS": "6",
             "ACCESSGUARD_PARTITIONS": "2",
+            "ACCESSGUARD_WEB_PORT": str(web_port),
             "ACCESSGUARD_DATA_DIR": str(workdir / "worker"),
             "ACCESSGUARD_APP_ID": f"accessguard-demo-{os.getpid()}",
         }, workdir / "worker.log")
@@ -148,7 +150,8 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
                                                  expect=len(BAD_INPUT), timeout_seconds=20))
             for d in dead:
                 print(f"      dead-lettered: {d.value[:48]!r}...\n"
-                      f"        reason: {d.reason} (from {d.headers.get('accessguard-source-topic')}"
+                      f"        reason: {d.reason} "
+                      f"(from {d.headers.get('accessguard-source-topic')}"
                       f" partition {d.headers.get('accessguard-source-partition')} offset "
                       f"{d.headers.get('accessguard-source-offset')})")
         finally:

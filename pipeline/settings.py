@@ -42,6 +42,11 @@ class WorkerSettings(BaseSettings):
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     batch_max_events: int = Field(1000, ge=1, description="events per processing batch")
     batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
+    web_port: int = Field(6066, ge=0, le=65535,
+                          description="/metrics, /health, /ready; 0 turns the server off")
+    web_host: str = Field("127.0.0.1", description="address the web server binds")
+    config_reload_seconds: float = Field(
+        5.0, ge=0, description="how often the config file is checked for changes; 0: never")
     data_dir: Path = Field(Path(".accessguard"), description="worker scratch directory")
     log_level: str = Field("info")
     archive_dir: Path | None = Field(None, description="tamper-evident archive root; unset: off")

@@ -4,7 +4,14 @@ topic's payload gets a new name, so old and new workers never read each other's 
 from __future__ import annotations
 
 __all__ = [
-    "ALERTS", "ALERTS_DLQ", "ALL", "NOTIFICATIONS", "EVENTS", "EVENTS_BY_CREDENTIAL", "EVENTS_BY_IP", "EVENTS_DLQ",
+    "ALERTS",
+    "ALERTS_DLQ",
+    "ALL",
+    "EVENTS",
+    "EVENTS_BY_CREDENTIAL",
+    "EVENTS_BY_IP",
+    "EVENTS_DLQ",
+    "NOTIFICATIONS",
     "REKEYED",
 ]
 

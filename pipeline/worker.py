@@ -14,17 +14,21 @@ import httpx
 from alerts.config import AlertsConfig, RetryConfig, WebhookDestinationConfig
 from alerts.delivery import Dispatcher
 from alerts.destinations import build_senders
+from alerts.errors import AlertsError
 from detectors.engine import Engine
-from detectors.geo import GeoIP2FastLookup
+from detectors.errors import ConfigError
+from detectors.geo import GeoIP2FastLookup, GeoLookup
 from pipeline import topics
 from pipeline.agents import Topology, build_topology
 from pipeline.alerting import AlertCounters, EventClock, build_alerting
 from pipeline.app import create_app
 from pipeline.archive import signing_key
 from pipeline.audit import Audit
-from pipeline.config import AppConfig, load_app_config
+from pipeline.config import AppConfig, load_app_config, parse_app_config
 from pipeline.kafka import ensure_topics
+from pipeline.live import Live
 from pipeline.logs import get_logger, log_event
+from pipeline.metrics import Metrics, install_pages
 from pipeline.settings import WorkerSettings
 
 __all__ = ["Worker", "build_worker", "run_worker", "with_webhook_shortcut"]
@@ -56,9 +60,10 @@ def with_webhook_shortcut(cfg: AlertsConfig, url: str | None, settings: WorkerSe
 class Worker:
     topology: Topology
     alerting: AlertCounters
-    dispatcher: Dispatcher
+    live: Live
     config: AppConfig
     audit: Audit
+    metrics: Metrics
 
 
 def open_audit(settings: WorkerSettings, log: logging.Logger) -> Audit:
@@ -70,26 +75,85 @@ def open_audit(settings: WorkerSettings, log: logging.Logger) -> Audit:
                       max_segment_seconds=settings.archive_segment_seconds)
 
 
-def build_worker(settings: WorkerSettings, log: logging.Logger) -> Worker:
-    """Everything but Kafka I/O: config, engine, destinations, app, agents. Raises on any
-    config or destination problem before the worker touches the cluster."""
-    config = load_app_config(settings.config_path)
+def make_live(config: AppConfig, settings: WorkerSettings, geo: GeoLookup,
+              version: int = 1) -> Live:
+    """Engine, alerts config and destinations for a config; raises on any problem."""
     url = settings.webhook_url.get_secret_value() if settings.webhook_url else None
     env = dict(os.environ)
     if url is not None:
         env[WEBHOOK_ENV] = url
     alerts_cfg = with_webhook_shortcut(config.alerts, url, settings)
     dispatcher = Dispatcher(build_senders(alerts_cfg, env=env))
-    engine = Engine(config.detectors, geo=GeoIP2FastLookup.load())
+    return Live(Engine(config.detectors, geo=geo), alerts_cfg, dispatcher, version)
+
+
+def build_worker(settings: WorkerSettings, log: logging.Logger) -> Worker:
+    """Everything but Kafka I/O: config, engine, destinations, app, agents. Raises on any
+    config or destination problem before the worker touches the cluster."""
+    config = load_app_config(settings.config_path)
+    geo = GeoIP2FastLookup.load()
+    live = make_live(config, settings, geo)
     audit = open_audit(settings, log)
     text = settings.config_path.read_text() if settings.config_path else ""
     audit.config(settings.config_path, text, "loaded at start")
     app = create_app(settings)
     clock = EventClock()
-    topology = build_topology(app, settings, engine, clock, log, audit)
-    counters = build_alerting(app, alerts_cfg, dispatcher, clock, log,
-                              partitions=settings.partitions, audit=audit)
-    return Worker(topology, counters, dispatcher, config, audit)
+    topology = build_topology(app, settings, live, clock, log, audit)
+    metrics = Metrics(live, lambda: audit.records)
+    counters = build_alerting(app, live, clock, log, partitions=settings.partitions,
+                              audit=audit, on_delivery=metrics.observe_delivery)
+    metrics.attach(topology.counters, counters, dict(app.tables.items()))
+    if settings.web_port:
+        install_pages(app, metrics)
+    if settings.config_path is not None and settings.config_reload_seconds > 0:
+        watch_config(app, settings, live, geo, audit, log, text)
+    return Worker(topology, counters, live, config, audit, metrics)
+
+
+def watch_config(app: Any, settings: WorkerSettings, live: Live, geo: GeoLookup,
+                 audit: Audit, log: logging.Logger, text: str) -> None:
+    """Hot reload: re-read the config file when its content changes. A valid config is
+    swapped in for the next batch (and audited); an invalid one is logged, the old one stays.
+    """
+    path = settings.config_path
+    assert path is not None
+    seen = {"text": text}
+    closing: set[asyncio.Future[None]] = set()  # keeps the close tasks referenced
+
+    async def check() -> None:
+        try:
+            new_text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            if seen.get("error") != str(exc):
+                seen["error"] = str(exc)
+                log_event(log, "config.unreadable", level=logging.ERROR, path=str(path),
+                          reason=exc.strerror or str(exc))
+            return
+        if new_text == seen["text"]:
+            return
+        seen["text"] = new_text
+        try:
+            fresh = make_live(parse_app_config(new_text, source=str(path)), settings, geo,
+                              live.version + 1)
+        except (ConfigError, AlertsError) as exc:
+            problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+            log_event(log, "config.rejected", level=logging.ERROR, path=str(path),
+                      problems=problems, kept_version=live.version)
+            audit.config(path, new_text, "rejected: " + "; ".join(problems))
+            return
+        old = live.dispatcher
+        live.engine, live.alerts, live.dispatcher = fresh.engine, fresh.alerts, fresh.dispatcher
+        live.version = fresh.version
+        audit.config(path, new_text, f"reloaded as version {live.version}")
+        log_event(log, "config.reloaded", path=str(path), version=live.version,
+                  detectors=list(live.engine.detector_names))
+        closing.add(asyncio.ensure_future(close_later(old)))
+
+    async def close_later(old: Dispatcher) -> None:
+        await asyncio.sleep(30)  # let deliveries in flight on the old destinations finish
+        await old.aclose()
+
+    app.timer(interval=settings.config_reload_seconds, name="watch_config")(check)
 
 
 def run_worker(settings: WorkerSettings) -> int:
@@ -108,23 +172,28 @@ def run_worker(settings: WorkerSettings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ready_file.unlink(missing_ok=True)
 
-    @app.on_rebalance_complete.connect
-    async def _ready(sender: Any, **kwargs: Any) -> None:
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]  # mode types a union mypy cannot match
+    async def _ready(sender: Any, *args: Any, **kwargs: Any) -> None:
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())
         event = "worker.ready" if not ready["done"] else "worker.rebalanced"
         ready["done"] = True
+        built.metrics.ready = True
         ready_file.touch()
         log_event(log, event, seconds=round(time.monotonic() - started, 2),
                   partitions=len(assigned),
-                  detectors=list(built.topology.engine.detector_names))
+                  detectors=list(built.live.engine.detector_names))
 
-    @app.on_before_shutdown.connect
-    async def _close(sender: Any, **kwargs: Any) -> None:
-        await built.dispatcher.aclose()
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # (same)
+    async def _not_ready(sender: Any, *args: Any, **kwargs: Any) -> None:
+        built.metrics.ready = False  # until the rebalance completes
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # (same)
+    async def _close(sender: Any, *args: Any, **kwargs: Any) -> None:
+        await built.live.dispatcher.aclose()
 
     log_event(log, "worker.starting", bootstrap=settings.bootstrap_servers,
-              app_id=settings.app_id, detectors=list(built.topology.engine.detector_names),
-              destinations=sorted(built.dispatcher.senders))
+              app_id=settings.app_id, detectors=list(built.live.engine.detector_names),
+              destinations=sorted(built.live.dispatcher.senders))
     faust_level = "debug" if settings.log_level == "debug" else "warning"
     worker = faust.Worker(app, loglevel=faust_level, redirect_stdouts=False, quiet=True)
     try:

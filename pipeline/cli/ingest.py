@@ -12,7 +12,7 @@ from pipeline.errors import UsageError
 FORMAT_NAMES = ("ndjson", "sshd", "cloudtrail", "k8s-audit", "github-audit")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ingest", help="parse a log (sshd, CloudTrail, k8s audit, GitHub "
                        "audit, ndjson) and produce access events to Kafka")
     p.add_argument("file", nargs="?", default="-", help="log file, or - for standard input")

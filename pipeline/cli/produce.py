@@ -10,7 +10,7 @@ from pathlib import Path
 from pipeline.errors import UsageError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("produce", help="send NDJSON access events to Kafka, keyed by user")
     p.add_argument("file", help="NDJSON file, or - for standard input")
     p.add_argument("--bootstrap-servers", "-b", help="host:port[,...] "

@@ -112,7 +112,7 @@ def test_a_resent_event_is_not_counted_twice(
     worker = start_worker(broker.bootstrap, tmp_path, app_id="e2e-4", webhook_url=receiver.url,
                           partitions=1)
     try:
-        send(broker, lines + [lines[-1]])  # a producer retry of the 4th failure
+        send(broker, [*lines, lines[-1]])  # a producer retry of the 4th failure
         sentinel = [make_event(ts=i, outcome="failure", user="erin").to_json() for i in range(5)]
         send(broker, sentinel)
         got = receiver.wait_for(1, 30)
