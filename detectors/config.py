@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from detectors.errors import ConfigError
+from detectors.ml.behaviour_anomaly import BehaviourAnomalyConfig
 from detectors.rules.credential_hygiene import CredentialHygieneConfig
 from detectors.rules.denied_action_burst import DeniedActionBurstConfig
 from detectors.rules.elevation_abuse import ElevationAbuseConfig
@@ -46,6 +47,7 @@ class DetectorsConfig(BaseModel):
     unscheduled_access: UnscheduledAccessConfig = UnscheduledAccessConfig()
     elevation_abuse: ElevationAbuseConfig = ElevationAbuseConfig()
     credential_hygiene: CredentialHygieneConfig = CredentialHygieneConfig()
+    behaviour_anomaly: BehaviourAnomalyConfig = BehaviourAnomalyConfig()
 
 
 class Config(BaseModel):

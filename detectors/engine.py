@@ -11,19 +11,31 @@ A detector that lists several ``key_kinds`` runs once per kind (one instance eac
 state under its name in each kind's table. Settings beyond a detector's own section (the
 sensitive environments) and the injected geo lookup reach it as a
 :class:`~detectors.base.DetectorContext`.
+
+Fusion with the behavioural model: for user-keyed events ``behaviour_anomaly`` runs first and
+its score of the event is kept. Every other user-keyed finding then carries ``anomaly_score``
+(and ``anomaly_threshold``) in its evidence; a detector whose section sets
+``min_anomaly_score`` fires only if the score is at least that; one with
+``escalate_on_anomaly`` gets its severity raised one level when the model flags the event too.
+While the user or the shared model is still warming up there is no usable score: rules fire
+unchanged (fail open). Findings keyed by source IP or credential are not fused (their events
+are scored in another agent). Shared models are saved and loaded with
+:meth:`Engine.checkpoint` and :meth:`Engine.restore`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from hashlib import blake2b
 from typing import Any
 
 from detectors.base import Detector, DetectorContext
 from detectors.config import Config
 from detectors.events import AccessEvent
-from detectors.findings import Finding, KeyKind
+from detectors.findings import SEVERITIES, Finding, KeyKind
 from detectors.geo import GeoLookup, NullGeoLookup
+from detectors.ml.behaviour_anomaly import BehaviourAnomaly
 from detectors.registry import DETECTORS
 
 __all__ = ["SEEN_IDS", "Engine", "KeyState"]
@@ -68,6 +80,8 @@ class Engine:
                 det = cls(section, allowed_lateness_seconds=config.allowed_lateness_seconds,
                           context=self.context, kind=kind)
                 by_kind.setdefault(kind, []).append(det)
+        for dets in by_kind.values():  # the ML score must be known before rules are fused
+            dets.sort(key=lambda d: not isinstance(d, BehaviourAnomaly))
         self._by_kind = by_kind
 
     @property
@@ -108,15 +122,32 @@ class Engine:
         if len(seen) > SEEN_IDS:
             del seen[0]
         findings: list[Finding] = []
+        ml: BehaviourAnomaly | None = None
         for det in dets:
             new, found = det.step(st.get(det.name), event)
             if new is None:
                 st.pop(det.name, None)
             else:
                 st[det.name] = new
+            if isinstance(det, BehaviourAnomaly):
+                ml = det
+            elif found and ml is not None and ml.last_score is not None and ml.model_ready:
+                found = _fuse(det, found, ml.last_score, ml.last_threshold, ml.last_flagged)
             if found:
                 findings.extend(found)
         return st, findings
+
+    def checkpoint(self) -> dict[str, bytes]:
+        """Shared model state of every detector that has one, by detector name."""
+        return {d.name: d.checkpoint() for dets in self._by_kind.values() for d in dets
+                if isinstance(d, BehaviourAnomaly)}
+
+    def restore(self, saved: Mapping[str, bytes]) -> None:
+        """Load :meth:`checkpoint` output; names of detectors not enabled here are ignored."""
+        for dets in self._by_kind.values():
+            for d in dets:
+                if isinstance(d, BehaviourAnomaly) and d.name in saved:
+                    d.restore(saved[d.name])
 
     def run(self, events: Iterable[AccessEvent]) -> Iterator[Finding]:
         """Run every key kind over events in the order given, with in-memory state."""
@@ -132,3 +163,23 @@ class Engine:
                 else:
                     table[key] = new
                 yield from found
+
+
+def _fuse(
+    det: Detector,  # type: ignore[type-arg,unused-ignore]
+    found: list[Finding], score: float, threshold: float, flagged: bool,
+) -> list[Finding]:
+    """Apply ``min_anomaly_score`` / ``escalate_on_anomaly`` and attach the score."""
+    cfg = det.config
+    if cfg.min_anomaly_score is not None and score < cfg.min_anomaly_score:
+        return []
+    out = []
+    for f in found:
+        evidence = {**f.evidence, "anomaly_score": round(score, 6),
+                    "anomaly_threshold": round(threshold, 6)}
+        severity = f.severity
+        if cfg.escalate_on_anomaly and flagged:
+            severity = SEVERITIES[min(len(SEVERITIES) - 1, SEVERITIES.index(severity) + 1)]
+            evidence["escalated_by_anomaly"] = True
+        out.append(replace(f, severity=severity, evidence=evidence))
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from detectors.base import Detector
+from detectors.ml.behaviour_anomaly import BehaviourAnomaly
 from detectors.rules.credential_hygiene import CredentialHygiene
 from detectors.rules.denied_action_burst import DeniedActionBurst
 from detectors.rules.elevation_abuse import ElevationAbuse
@@ -33,5 +34,6 @@ DETECTORS: dict[str, type[Detector]] = {
         UnscheduledAccess,
         ElevationAbuse,
         CredentialHygiene,
+        BehaviourAnomaly,
     )
 }

@@ -24,6 +24,7 @@ COMMANDS = (
     "pipeline.cli.silence",
     "pipeline.cli.archive",
     "pipeline.cli.ingest",
+    "pipeline.cli.eval",
 )
 
 
