@@ -57,6 +57,8 @@ class WorkerSettings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="address the web server binds")
     config_reload_seconds: float = Field(
         5.0, ge=0, description="how often the config file is checked for changes; 0: never")
+    model_checkpoint_seconds: float = Field(
+        60.0, ge=0, description="how often shared online models are checkpointed; 0: only at stop")
     data_dir: Path = Field(Path(".accessguard"), description="worker scratch directory")
     log_level: str = Field("info")
     archive_dir: Path | None = Field(None, description="tamper-evident archive root; unset: off")

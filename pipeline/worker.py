@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -29,6 +30,7 @@ from pipeline.kafka import ensure_topics
 from pipeline.live import Live
 from pipeline.logs import get_logger, log_event
 from pipeline.metrics import Metrics, install_pages
+from pipeline.models import restore_models, save_models
 from pipeline.settings import WorkerSettings
 
 __all__ = ["Worker", "build_worker", "run_worker", "with_webhook_shortcut"]
@@ -93,6 +95,8 @@ def build_worker(settings: WorkerSettings, log: logging.Logger) -> Worker:
     config = load_app_config(settings.config_path)
     geo = GeoIP2FastLookup.load()
     live = make_live(config, settings, geo)
+    models_dir = settings.data_dir / "models"
+    restore_models(live.engine, models_dir, log)
     audit = open_audit(settings, log)
     text = settings.config_path.read_text() if settings.config_path else ""
     audit.config(settings.config_path, text, "loaded at start")
@@ -107,6 +111,13 @@ def build_worker(settings: WorkerSettings, log: logging.Logger) -> Worker:
         install_pages(app, metrics)
     if settings.config_path is not None and settings.config_reload_seconds > 0:
         watch_config(app, settings, live, geo, audit, log, text)
+
+    async def checkpoint() -> None:
+        save_models(live.engine, models_dir, log)
+
+    if settings.model_checkpoint_seconds > 0 and live.engine.checkpoint():
+        app.timer(interval=settings.model_checkpoint_seconds, name="checkpoint_models")(
+            checkpoint)
     return Worker(topology, counters, live, config, audit, metrics)
 
 
@@ -141,6 +152,8 @@ def watch_config(app: Any, settings: WorkerSettings, live: Live, geo: GeoLookup,
                       problems=problems, kept_version=live.version)
             audit.config(path, new_text, "rejected: " + "; ".join(problems))
             return
+        with contextlib.suppress(ValueError):  # a changed model setup starts fresh
+            fresh.engine.restore(live.engine.checkpoint())
         old = live.dispatcher
         live.engine, live.alerts, live.dispatcher = fresh.engine, fresh.alerts, fresh.dispatcher
         live.version = fresh.version
@@ -204,6 +217,7 @@ def run_worker(settings: WorkerSettings) -> int:
     else:
         code = 0
     ready_file.unlink(missing_ok=True)
+    save_models(built.live.engine, settings.data_dir / "models", log)
     built.audit.close()  # seals the open segment
     c, a = built.topology.counters, built.alerting
     log_event(log, "worker.stopped", exit_code=code, events_in=c.events_in,

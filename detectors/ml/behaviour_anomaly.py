@@ -122,7 +122,10 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
 
     def restore(self, data: bytes) -> None:
         """Replace the shared model with a :meth:`checkpoint`; reject an incompatible one."""
-        saved = pickle.loads(data)
+        try:
+            saved = pickle.loads(data)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+            raise ValueError(f"not a readable checkpoint ({type(exc).__name__})") from exc
         if not isinstance(saved, dict) or saved.get("version") != CHECKPOINT_VERSION:
             raise ValueError("not a behaviour_anomaly checkpoint of a supported version")
         if saved["model_name"] != self.config.model or tuple(saved["features"]) != FEATURES:

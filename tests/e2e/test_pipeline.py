@@ -94,8 +94,10 @@ def test_state_is_recovered_from_the_changelog_after_a_restart(
     finally:
         assert worker.stop() == 0
     assert receiver.received == []
+    assert (tmp_path / "data" / "models" / "behaviour_anomaly.ckpt").is_file()
     worker = start_worker(broker.bootstrap, tmp_path, app_id="e2e-3", webhook_url=receiver.url)
     try:
+        assert worker.wait_for("models.restored", 1)["models"] == ["behaviour_anomaly"]
         send(broker, [failures[4].to_json()])
         got = receiver.wait_for(1, 30)
     finally:
