@@ -36,16 +36,19 @@ from pipeline.settings import WorkerSettings
 __all__ = ["Worker", "build_worker", "run_worker", "with_webhook_shortcut"]
 
 WEBHOOK_ENV = "ACCESSGUARD_WEBHOOK_URL"
+SIGNING_ENV = "ACCESSGUARD_WEBHOOK_SIGNING_SECRET"  # optional: Standard Webhooks signatures
 
 
 def with_webhook_shortcut(cfg: AlertsConfig, url: str | None, settings: WorkerSettings
                           ) -> AlertsConfig:
     """``ACCESSGUARD_WEBHOOK_URL`` adds a generic webhook destination ``webhook`` to the root
-    route (so it gets every alert no child route takes) and allows its host."""
+    route (so it gets every alert no child route takes) and allows its host; with
+    ``ACCESSGUARD_WEBHOOK_SIGNING_SECRET`` (``whsec_...``) its requests are signed."""
     if url is None or "webhook" in cfg.destinations:
         return cfg
+    signing = [SIGNING_ENV] if os.environ.get(SIGNING_ENV) else []
     dest = WebhookDestinationConfig(
-        kind="webhook", url_env=WEBHOOK_ENV,
+        kind="webhook", url_env=WEBHOOK_ENV, signing_secrets_env=signing,
         retry=RetryConfig(attempts=settings.delivery_attempts,
                           max_seconds=settings.delivery_max_backoff_seconds),
     )
