@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alerts.config import AlertsConfig, parse_alerts_config
-from detectors.config import Config, default_config, parse_config
+from detectors.config import Config, default_config, parse_config, read_config_text
 from detectors.errors import ConfigError
 
 __all__ = ["AppConfig", "default_app_config", "load_app_config", "parse_app_config"]
@@ -49,14 +49,7 @@ def load_app_config(path: str | Path | None) -> AppConfig:
     """Read and validate the config file; None gives the built-in defaults."""
     if path is None:
         return default_app_config()
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{p}: cannot read: {exc.strerror or exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{p}: not UTF-8 text"]) from exc
-    return parse_app_config(text, source=str(p))
+    return parse_app_config(read_config_text(path), source=str(path))
 
 
 def default_app_config() -> AppConfig:
