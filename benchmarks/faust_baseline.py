@@ -20,14 +20,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import faust  # noqa: E402
+import faust
 
-from detectors.errors import EventError  # noqa: E402
-from detectors.events import parse_event  # noqa: E402
-from pipeline import topics  # noqa: E402
-from pipeline.app import create_app  # noqa: E402
-from pipeline.records import split_records  # noqa: E402
-from pipeline.settings import WorkerSettings  # noqa: E402
+from detectors.errors import EventError
+from detectors.events import parse_event
+from pipeline import topics
+from pipeline.app import create_app
+from pipeline.records import split_records
+from pipeline.settings import WorkerSettings
 
 
 def build(mode: str, settings: WorkerSettings) -> faust.App:

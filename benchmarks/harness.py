@@ -37,9 +37,9 @@ from pipeline.kafka import make_producer  # noqa: E402
 from pipeline.records import encode_state  # noqa: E402
 
 __all__ = [
-    "CHILD_ENV", "ROOT", "Child", "CommitWatch", "StateSize", "batch_by_user", "default_attacks",
-    "keyed_lines", "load_average", "measure_state", "produce", "report_line", "scenario_events",
-    "verdicts",
+    "CHILD_ENV", "ROOT", "Child", "CommitWatch", "StateSize", "batch_by_user", "cpu_seconds",
+    "default_attacks", "keyed_lines", "load_average", "measure_state", "produce", "report_line",
+    "rss_bytes", "scenario_events", "verdicts",
 ]
 
 #: Children import this checkout's code too.
@@ -48,6 +48,26 @@ CHILD_ENV = {"PYTHONPATH": str(ROOT)}
 
 def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux /proc); 0 when unknown.
+    Per-event CPU cost is the figure that survives a busy, shared machine."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a process (Linux /proc), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def default_attacks() -> tuple[str, ...]:

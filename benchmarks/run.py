@@ -18,7 +18,7 @@ How each figure is measured (all in this run, on the embedded broker, 2 partitio
   send to the committed total; ratio of two workers' rate to one worker's, same protocol.
 - ``latency_p50_ms`` / ``latency_p99_ms``: a worker posting to a local WebhookReceiver; benign
   events paced at half of ``pipeline_eps``; every second a brute-force burst (5 failed logins,
-  a fresh user and address) is injected; latency = webhook arrival − send of the newest event
+  a fresh user and address) is injected; latency = webhook arrival - send of the newest event
   of that burst named in the alert's ``event_ids``.
 - ``state_bytes_per_user``: benchmarks/harness.measure_state (the Engine over 100,000 users'
   traffic; ``encode_state`` bytes of every key kind's table over the user count).
@@ -43,18 +43,20 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
-from harness import (  # noqa: E402
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from harness import (
     CHILD_ENV,
     Child,
     CommitWatch,
     batch_by_user,
+    cpu_seconds,
     keyed_lines,
     load_average,
     measure_state,
@@ -64,17 +66,17 @@ from harness import (  # noqa: E402
     verdicts,
 )
 
-from detectors.config import default_config  # noqa: E402
-from detectors.engine import Engine  # noqa: E402
-from detectors.events import AccessEvent, parse_event  # noqa: E402
-from detectors.findings import utc  # noqa: E402
-from detectors.geo import GeoIP2FastLookup  # noqa: E402
-from pipeline import topics  # noqa: E402
-from pipeline.broker import EmbeddedBroker  # noqa: E402
-from pipeline.demo import WorkerProcess  # noqa: E402
-from pipeline.kafka import ensure_topics, make_producer  # noqa: E402
-from pipeline.receiver import Received, WebhookReceiver  # noqa: E402
-from pipeline.testing import start_worker  # noqa: E402
+from detectors.config import default_config
+from detectors.engine import Engine
+from detectors.events import AccessEvent, parse_event
+from detectors.findings import utc
+from detectors.geo import GeoIP2FastLookup
+from pipeline import topics
+from pipeline.broker import EmbeddedBroker
+from pipeline.demo import WorkerProcess
+from pipeline.kafka import ensure_topics, make_producer
+from pipeline.receiver import Received, WebhookReceiver
+from pipeline.testing import start_worker
 
 PARTITIONS = 2
 Messages = Sequence[tuple[bytes, bytes]]
@@ -118,29 +120,53 @@ def _wait_committed(bootstrap: str, group: str, expected: int, timeout: float
     return asyncio.run(CommitWatch(bootstrap, group, topics.EVENTS).wait_total(expected, timeout))
 
 
-def preloaded_worker_eps(run: Run, name: str, messages: Messages, events: int,
-                         timeout: float) -> float:
-    """Pre-load, start one worker, time from ready to everything committed."""
+@dataclass
+class Rate:
+    """Events per second over a timed window, and the consumer's CPU cost per event."""
+
+    eps: float
+    cpu_us: float  # consumer process(es) CPU per event
+    broker_cpu_us: float
+    done: bool  # everything was consumed (else the window ended first)
+
+    def text(self) -> str:
+        more = "" if self.done else " (window ended first)"
+        return (f"{self.eps:.0f} events/s{more}; CPU {self.cpu_us:.0f} µs/event in the "
+                f"consumer, {self.broker_cpu_us:.0f} µs/event in the broker")
+
+
+def _rate(events_per_message: float, got: int, seconds: float, cpu: float, broker_cpu: float,
+          expected: int) -> Rate:
+    if got <= 0:
+        raise RuntimeError("nothing was committed within the window")
+    events = got * events_per_message
+    return Rate(events / seconds, cpu / events * 1e6, broker_cpu / events * 1e6,
+                got >= expected)
+
+
+def preloaded_worker_rate(run: Run, name: str, messages: Messages, events: int,
+                          window: float) -> Rate:
+    """Pre-load, start one worker, time from ready to everything committed (or the window's
+    end: then the events committed by then)."""
     with EmbeddedBroker() as broker:
         secs = asyncio.run(_preload(broker.bootstrap, messages))
         say(f"  pre-loaded {len(messages)} messages ({events} events) in {secs:.1f} s")
         app_id = group_id(name)
         worker = run.start_worker(broker.bootstrap, app_id)
-        t0 = time.monotonic()
+        t0, c0, b0 = time.monotonic(), cpu_seconds(worker.proc.pid), cpu_seconds(broker.pid)
         spy = _start_profile(run, worker.proc.pid) if name == "pipeline" else None
         try:
-            got, t1 = _wait_committed(broker.bootstrap, app_id, len(messages), timeout)
+            got, t1 = _wait_committed(broker.bootstrap, app_id, len(messages), window)
+            c1, b1 = cpu_seconds(worker.proc.pid), cpu_seconds(broker.pid)
         finally:
             if spy is not None:
                 _stop_profile(spy, run)
             worker.stop()
-    if got < len(messages):
-        raise RuntimeError(f"{name}: only {got}/{len(messages)} committed in {timeout} s")
-    return events / (t1 - t0)
+    return _rate(events / len(messages), got, t1 - t0, c1 - c0, b1 - b0, len(messages))
 
 
-def faust_baseline_eps(run: Run, mode: str, messages: Messages, timeout: float,
-                       *, raw_too: bool = False) -> tuple[float, float | None]:
+def faust_baseline_rate(run: Run, mode: str, messages: Messages, window: float,
+                        *, raw_too: bool = False) -> tuple[Rate, float | None]:
     with EmbeddedBroker() as broker:
         asyncio.run(_preload(broker.bootstrap, messages))
         app_id = group_id(mode)
@@ -148,14 +174,13 @@ def faust_baseline_eps(run: Run, mode: str, messages: Messages, timeout: float,
                        "--partitions", str(PARTITIONS)], {}, run.workdir / f"{app_id}.log")
         try:
             child.wait_for("bench.ready", 90)
-            t0 = time.monotonic()
-            got, t1 = _wait_committed(broker.bootstrap, app_id, len(messages), timeout)
+            t0, c0, b0 = time.monotonic(), cpu_seconds(child.proc.pid), cpu_seconds(broker.pid)
+            got, t1 = _wait_committed(broker.bootstrap, app_id, len(messages), window)
+            c1, b1 = cpu_seconds(child.proc.pid), cpu_seconds(broker.pid)
         finally:
             child.stop()
-        if got < len(messages):
-            raise RuntimeError(f"{mode}: only {got}/{len(messages)} committed in {timeout} s")
         raw = asyncio.run(raw_consumer_eps(broker.bootstrap, len(messages))) if raw_too else None
-    return len(messages) / (t1 - t0), raw
+    return _rate(1.0, got, t1 - t0, c1 - c0, b1 - b0, len(messages)), raw
 
 
 async def raw_consumer_eps(bootstrap: str, expected: int) -> float:
@@ -180,8 +205,9 @@ async def raw_consumer_eps(bootstrap: str, expected: int) -> float:
         await consumer.stop()
 
 
-def live_eps(run: Run, workers: int, messages: Messages, timeout: float) -> float:
-    """Workers up first (group settled), then produce; first send to all committed."""
+def live_rate(run: Run, workers: int, messages: Messages, window: float) -> Rate:
+    """Workers up first (group settled), then produce; first send to all committed (or the
+    window's end)."""
     with EmbeddedBroker() as broker:
         asyncio.run(ensure_topics(broker.bootstrap, topics.ALL, partitions=PARTITIONS))
         app_id = group_id(f"live{workers}")
@@ -192,20 +218,23 @@ def live_eps(run: Run, workers: int, messages: Messages, timeout: float) -> floa
             if workers > 1:
                 started[0].wait_for("worker.rebalanced", 60)
                 time.sleep(1.0)
+            pids = [w.proc.pid for w in started]
 
             async def go() -> tuple[int, float]:
+                t0 = time.monotonic()
                 await produce(broker.bootstrap, topics.EVENTS, messages)
+                left = max(window - (time.monotonic() - t0), 1.0)
                 return await CommitWatch(broker.bootstrap, app_id, topics.EVENTS).wait_total(
-                    len(messages), timeout)
+                    len(messages), left)
 
             t0 = time.monotonic()
+            c0, b0 = sum(map(cpu_seconds, pids)), cpu_seconds(broker.pid)
             got, t1 = asyncio.run(go())
+            c1, b1 = sum(map(cpu_seconds, pids)), cpu_seconds(broker.pid)
         finally:
             for w in started:
                 w.stop()
-    if got < len(messages):
-        raise RuntimeError(f"{workers} worker(s): only {got}/{len(messages)} committed")
-    return len(messages) / (t1 - t0)
+    return _rate(1.0, got, t1 - t0, c1 - c0, b1 - b0, len(messages))
 
 
 # --- latency --------------------------------------------------------------------------------
@@ -295,7 +324,7 @@ def measure_latency(run: Run, background: Messages, rate: float, seconds: float
         try:
             sent, bursts = asyncio.run(paced(broker.bootstrap, background, rate, seconds,
                                              sent_at))
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 10
             while time.monotonic() < deadline and len(latencies_ms(arrivals, sent_at)) < bursts:
                 time.sleep(0.2)
         finally:
@@ -386,20 +415,23 @@ def _fn(frame: str) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="small sizes: under 5 minutes")
-    ap.add_argument("--users", type=int, help="scenario users (default 800; quick 600)")
+    ap.add_argument("--users", type=int, help="scenario users (default 1000; quick 600)")
     ap.add_argument("--hours", type=float, help="scenario hours (default 8; quick 4)")
-    ap.add_argument("--latency-seconds", type=float, help="default 60; quick 20")
-    ap.add_argument("--state-users", type=int, default=100_000)
+    ap.add_argument("--window", type=float, help="max seconds per throughput measurement "
+                    "(default 90; quick 12)")
+    ap.add_argument("--latency-seconds", type=float, help="default 60; quick 15")
+    ap.add_argument("--state-users", type=int, help="default 100000; quick 20000")
     ap.add_argument("--state-hours", type=float, help="traffic per state user (default 2; "
-                    "quick 0.5)")
+                    "quick 1)")
     ap.add_argument("--profile", type=Path, help="py-spy raw profile of the pipeline worker")
     ns = ap.parse_args(argv)
     quick = ns.quick
-    users = ns.users or (600 if quick else 800)
+    users = ns.users or (600 if quick else 1000)
     hours = ns.hours or (4.0 if quick else 8.0)
-    lat_seconds = ns.latency_seconds or (20.0 if quick else 60.0)
-    state_hours = ns.state_hours or (0.5 if quick else 2.0)
-    timeout = 300.0
+    window = ns.window or (12.0 if quick else 90.0)
+    lat_seconds = ns.latency_seconds or (15.0 if quick else 60.0)
+    state_users = ns.state_users or (20_000 if quick else 100_000)
+    state_hours = ns.state_hours or (1.0 if quick else 2.0)
     began = time.monotonic()
     la = load_average()
     say(f"accessguard benchmarks ({'quick' if quick else 'full'}) on {os.cpu_count()} cores; "
@@ -408,33 +440,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     events = scenario_events(users, hours)
     single = keyed_lines(events)
     batched = batch_by_user(events, 20)
-    say(f"  {len(events)} events; {len(batched)} batched messages (~20 lines, one user each)")
+    say(f"  {len(events)} events; {len(batched)} batched messages (~20 lines, one user each); "
+        f"throughput windows of at most {window:g} s")
     fig: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="accessguard-bench-") as tmp:
         run = Run(Path(tmp), ns.profile)
+
+        def keep(name: str, rate: Rate) -> None:
+            fig[name] = rate.eps
+            fig[name.replace("_eps", "_cpu_us_per_event")] = rate.cpu_us
+            say(f"  {name} = {rate.text()}")
+
         say("[1/9] pipeline: one worker, pre-loaded topic, ready -> all committed ...")
-        fig["pipeline_eps"] = preloaded_worker_eps(run, "pipeline", single, len(events),
-                                                   timeout)
-        say(f"  pipeline_eps = {fig['pipeline_eps']:.0f} events/s")
+        keep("pipeline_eps", preloaded_worker_rate(run, "pipeline", single, len(events), window))
         say("[2/9] pipeline, batched producer (~20 events per message) ...")
-        fig["pipeline_batched_eps"] = preloaded_worker_eps(run, "batched", batched,
-                                                           len(events), timeout)
-        say(f"  pipeline_batched_eps = {fig['pipeline_batched_eps']:.0f} events/s")
+        keep("pipeline_batched_eps",
+             preloaded_worker_rate(run, "batched", batched, len(events), window))
         say("[3/9] bare Faust agent (parse only), then raw aiokafka consumer ...")
-        fig["bare_faust_eps"], fig["raw_consumer_eps"] = faust_baseline_eps(
-            run, "bare", single, timeout, raw_too=True)
-        say(f"  bare_faust_eps = {fig['bare_faust_eps']:.0f}; "
-            f"raw_consumer_eps = {fig['raw_consumer_eps']:.0f} events/s")
+        bare, raw = faust_baseline_rate(run, "bare", single, window, raw_too=True)
+        keep("bare_faust_eps", bare)
+        fig["raw_consumer_eps"] = raw
+        say(f"  raw_consumer_eps = {raw:.0f} events/s")
         say("[4/9] naive Faust agent (parse + one table write per event) ...")
-        fig["naive_faust_eps"], _ = faust_baseline_eps(run, "naive", single, timeout)
-        say(f"  naive_faust_eps = {fig['naive_faust_eps']:.0f} events/s")
+        keep("naive_faust_eps", faust_baseline_rate(run, "naive", single, window)[0])
         say("[5/9] two workers vs one (workers up first, then produce) ...")
-        one = live_eps(run, 1, single, timeout)
-        two = live_eps(run, 2, single, timeout)
-        fig["one_worker_live_eps"], fig["two_worker_live_eps"] = one, two
-        fig["two_worker_speedup"] = two / one
-        say(f"  one worker {one:.0f}/s, two workers {two:.0f}/s: "
-            f"speedup {fig['two_worker_speedup']:.2f}x")
+        keep("one_worker_live_eps", live_rate(run, 1, single, window))
+        keep("two_worker_live_eps", live_rate(run, 2, single, window))
+        fig["two_worker_speedup"] = fig["two_worker_live_eps"] / fig["one_worker_live_eps"]
+        say(f"  two_worker_speedup = {fig['two_worker_speedup']:.2f}x")
         rate = fig["pipeline_eps"] / 2
         say(f"[6/9] latency at half of pipeline_eps ({rate:.0f} events/s) for "
             f"{lat_seconds:g} s ...")
@@ -442,9 +475,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         fig["latency_p50_ms"], fig["latency_p99_ms"], fig["latency_samples"] = p50, p99, n
         fig["latency_rate_eps"] = rate
         say(f"  latency p50 {p50:.0f} ms, p99 {p99:.0f} ms over {n} alerts")
-        say(f"[7/9] state size: Engine over {ns.state_users} users x {state_hours:g} h ...")
+        say(f"[7/9] state size: Engine over {state_users} users x {state_hours:g} h ...")
         t = time.monotonic()
-        size = measure_state(ns.state_users, hours=state_hours,
+        size = measure_state(state_users, hours=state_hours,
                              engine=Engine(default_config(), geo=GeoIP2FastLookup.load()))
         fig["state_bytes_per_user"] = size.bytes_per_user
         fig["state_max_user_bytes"] = size.max_user_bytes
@@ -464,7 +497,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     fig["events"] = len(events)
     fig["load_average"] = [round(x, 2) for x in load_average()]
     fig["elapsed_seconds"] = time.monotonic() - began
-    say(f"targets (load average now {fig['load_average']}; 2 shared cores: figures are noisy):")
+    say(f"targets (load average now {fig['load_average']}; 2 shared cores: figures are noisy, "
+        f"the CPU µs/event figures less so):")
     for name, target, met in verdicts(fig):
         mark = {True: "met", False: "MISSED", None: "not measured"}[met]
         say(f"  {name:24s} {target:24s} {mark}")
