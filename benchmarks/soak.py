@@ -25,12 +25,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import run as bench
-from harness import keyed_lines, load_average, rss_bytes, scenario_events
-
+from benchmarks import run as bench
+from benchmarks.harness import keyed_lines, load_average, rss_bytes, scenario_events
 from detectors.events import AccessEvent
 from detectors.findings import utc
 from pipeline import topics
