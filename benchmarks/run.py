@@ -361,8 +361,10 @@ def _start_profile(run: Run, pid: int) -> subprocess.Popen[bytes] | None:
     if run.profile is None:
         return None
     spy = Path(sys.executable).parent / "py-spy"
+    # --nonblocking: sample without pausing the worker, so the profile barely slows it
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--format", "raw",
-                             "--rate", "200", "-o", str(run.profile)],
+                             "--rate", "100", "--nonblocking", "--threads", "-o",
+                             str(run.profile)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -378,7 +380,8 @@ def _stop_profile(spy: subprocess.Popen[bytes], run: Run) -> None:
 
 
 def summarize_profile(path: Path, top: int = 25) -> str:
-    """Self and inclusive share of samples per function, from py-spy's raw (collapsed) file."""
+    """Self and inclusive share of samples per function, from py-spy's raw (collapsed) file;
+    recorded with ``--threads``, only the main thread's (where the agents run) count."""
     own: Counter[str] = Counter()
     incl: Counter[str] = Counter()
     total = 0
@@ -386,15 +389,21 @@ def summarize_profile(path: Path, top: int = 25) -> str:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
+        raw = stack.split(";")
+        if raw[0].startswith("thread ("):
+            if "MainThread" not in raw[0]:
+                continue
+            raw = raw[1:]
         n = int(count)
         total += n
-        frames = [_fn(f) for f in stack.split(";")]
+        frames = [_fn(f) for f in raw]
         own[frames[-1]] += n
         for f in set(frames):
             incl[f] += n
     if not total:
         return "  profile: no samples"
-    rows = [f"  profile: {total} samples; top functions by own time (% own, % inclusive):"]
+    rows = [f"  profile: {total} samples (main thread); top functions by own time "
+            "(% own, % inclusive):"]
     rows += [f"    {n / total:6.1%} {incl[f] / total:6.1%}  {f}" for f, n in own.most_common(top)]
     rows.append("  top by inclusive time:")
     rows += [f"    {n / total:6.1%}  {f}" for f, n in incl.most_common(top)]

@@ -106,3 +106,11 @@ def test_the_scripts_doctests_pass() -> None:
     for module in (benchmarks.harness, benchmarks.soak):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0
+
+
+def test_profile_summary_keeps_only_the_main_thread(tmp_path: Path) -> None:
+    raw = tmp_path / "prof.txt"
+    raw.write_text("thread (1): MainThread;main (a/run.py:1);parse (d/events.py:9) 3\n"
+                   "thread (2): Thread-1;poll (x/sel.py:2) 97\n")
+    text = summarize_profile(raw)
+    assert "3 samples" in text and "poll" not in text
