@@ -294,16 +294,33 @@ def watch_arrivals(receiver: WebhookReceiver, stop: threading.Event
 
 def latencies_ms(arrivals: list[tuple[float, Received]], sent_at: dict[str, float]
                  ) -> list[float]:
-    out: dict[str, float] = {}
+    """Per alert (first arrival only): arrival - send time of its newest event we sent."""
+    return sorted(_matched(arrivals, sent_at)[0].values())
+
+
+def _matched(arrivals: list[tuple[float, Received]], sent_at: dict[str, float]
+             ) -> tuple[dict[str, float], set[str]]:
+    """(ms per alert id, the newest sent event id each alert named)."""
+    per_alert: dict[str, float] = {}
+    named: set[str] = set()
     for at, r in arrivals:
         try:
             alert = r.json()["data"]["alert"]
         except (ValueError, KeyError, TypeError):
             continue
-        times = [sent_at[i] for i in alert.get("event_ids", ()) if i in sent_at]
-        if times and alert.get("alert_id") not in out:
-            out[alert.get("alert_id")] = (at - max(times)) * 1000
-    return sorted(out.values())
+        ids = [i for i in alert.get("event_ids", ()) if i in sent_at]
+        if ids and alert.get("alert_id") not in per_alert:
+            newest = max(ids, key=lambda i: sent_at[i])
+            per_alert[alert.get("alert_id")] = (at - sent_at[newest]) * 1000
+            named.add(newest)
+    return per_alert, named
+
+
+def missed_bursts(arrivals: list[tuple[float, Received]], sent_at: dict[str, float],
+                  finals: list[str], now: float) -> list[float]:
+    """Lower bounds (ms since sent) for bursts whose final event no alert has named."""
+    named = _matched(arrivals, sent_at)[1]
+    return [(now - sent_at[f]) * 1000 for f in finals if f not in named]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -313,6 +330,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def measure_latency(run: Run, background: Messages, rate: float, seconds: float
                     ) -> tuple[float, float, int, int]:
+    """(p50 ms, p99 ms, alerted bursts, bursts). A burst still not alerted when the wait
+    ends counts with its time so far: a lower bound, so a lagging worker cannot look fast."""
     sent_at: dict[str, float] = {}
     stop = threading.Event()
     with EmbeddedBroker() as broker, WebhookReceiver() as receiver:
@@ -323,19 +342,25 @@ def measure_latency(run: Run, background: Messages, rate: float, seconds: float
         try:
             sent, bursts = asyncio.run(paced(broker.bootstrap, background, rate, seconds,
                                              sent_at))
+            finals = [burst(k, 0)[-1].event_id for k in range(bursts)]
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and len(latencies_ms(arrivals, sent_at)) < bursts:
+            while time.monotonic() < deadline and missed_bursts(arrivals, sent_at, finals,
+                                                                time.monotonic()):
                 time.sleep(0.2)
         finally:
             stop.set()
             thread.join(2)
             worker.stop()
     lat = latencies_ms(arrivals, sent_at)
-    if not lat:
-        raise RuntimeError("latency: no burst alert reached the webhook")
+    missed = missed_bursts(arrivals, sent_at, finals, time.monotonic())
+    if not lat and not missed:
+        raise RuntimeError("latency: no burst was sent")
     say(f"  sent {sent} background events at {rate:.0f}/s and {bursts} bursts; "
-        f"{len(lat)} burst alerts received")
-    return percentile(lat, 0.5), percentile(lat, 0.99), len(lat), bursts
+        f"{len(lat)} burst alerts received"
+        + (f"; {len(missed)} not within 10 s after the last send (counted as lower bounds)"
+           if missed else ""))
+    everything = lat + missed
+    return percentile(everything, 0.5), percentile(everything, 0.99), len(lat), bursts
 
 
 # --- replay ---------------------------------------------------------------------------------
@@ -479,10 +504,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         rate = fig["pipeline_eps"] / 2
         say(f"[6/9] latency at half of pipeline_eps ({rate:.0f} events/s) for "
             f"{lat_seconds:g} s ...")
-        p50, p99, n, _ = measure_latency(run, single, rate, lat_seconds)
+        p50, p99, n, bursts = measure_latency(run, single, rate, lat_seconds)
         fig["latency_p50_ms"], fig["latency_p99_ms"], fig["latency_samples"] = p50, p99, n
+        fig["latency_bursts"] = bursts
         fig["latency_rate_eps"] = rate
-        say(f"  latency p50 {p50:.0f} ms, p99 {p99:.0f} ms over {n} alerts")
+        say(f"  latency p50 {p50:.0f} ms, p99 {p99:.0f} ms ({n} of {bursts} bursts alerted)")
         say(f"[7/9] state size: Engine over {state_users} users x {state_hours:g} h ...")
         t = time.monotonic()
         size = measure_state(state_users, hours=state_hours,

@@ -114,3 +114,12 @@ def test_profile_summary_keeps_only_the_main_thread(tmp_path: Path) -> None:
                    "thread (2): Thread-1;poll (x/sel.py:2) 97\n")
     text = summarize_profile(raw)
     assert "3 samples" in text and "poll" not in text
+
+
+def test_unalerted_bursts_count_as_lower_bounds() -> None:
+    from benchmarks.run import missed_bursts
+
+    body = {"type": "trigger", "data": {"alert": {"alert_id": "A", "event_ids": ["a-4"]}}}
+    arrivals = [(11.0, Received("/hook", {}, json.dumps(body).encode(), 200))]
+    sent_at = {"a-4": 10.0, "b-4": 12.0}
+    assert missed_bursts(arrivals, sent_at, ["a-4", "b-4"], now=15.0) == [3000.0]
