@@ -102,6 +102,12 @@ class Engine:
             return event.source_ip
         return event.credential_id
 
+    def accepts(self, kind: KeyKind, event: AccessEvent) -> bool:
+        """Whether any detector of ``kind`` looks at ``event``. When none does, :meth:`step`
+        leaves the key's state as it was, so a stream need not forward the event to that
+        kind's topic nor write the key's state back."""
+        return any(det.accepts(event) for det in self._by_kind.get(kind, ()))
+
     def step(
         self, kind: KeyKind, state: KeyState | None, event: AccessEvent
     ) -> tuple[KeyState | None, list[Finding]]:
