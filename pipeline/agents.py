@@ -132,13 +132,15 @@ def build_topology(
                         continue
                     for k2, bucket in outgoing.items():
                         k2key = engine.key_for(k2, event)
-                        if k2key is not None:
+                        if k2key is not None and engine.accepts(k2, event):
                             bucket.setdefault(k2key, []).append(rec)
                     if key not in states:
                         states[key] = decode_state(table.data.get(key.encode()))
                     newest = max(newest, event.ts)
                     if archive:
                         trail.append(audit.event(event))
+                    if not engine.accepts(kind, event):
+                        continue  # no detector of this kind looks at it: state unchanged
                     new, f = engine.step(kind, states[key], event)
                     states[key] = new
                     partitions[key] = msg.partition

@@ -7,7 +7,7 @@ import faust
 from pipeline.kafka import MAX_MESSAGE_BYTES
 from pipeline.settings import WorkerSettings
 
-__all__ = ["create_app", "raw_topic"]
+__all__ = ["create_app", "raw_topic", "tune_fetch_wait"]
 
 
 def create_app(settings: WorkerSettings) -> faust.App:
@@ -41,3 +41,16 @@ def create_app(settings: WorkerSettings) -> faust.App:
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
     """A topic whose keys and values are bytes: the agents decode and validate themselves."""
     return app.topic(name, key_serializer="raw", value_serializer="raw")
+
+
+def tune_fetch_wait(app: faust.App, max_wait_ms: int) -> bool:
+    """Shorten how long a fetch may wait for data. Faust hard-codes 1.5 s with no setting;
+    a broker that does not answer early when data arrives (the embedded one) then adds up to
+    that much to every hop between agents. Call once the consumer exists (on assignment).
+    Returns whether it could be applied."""
+    thread = getattr(app.consumer, "_thread", None)
+    fetcher = getattr(getattr(thread, "_consumer", None), "_fetcher", None)
+    if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
+        return False
+    fetcher._fetch_max_wait_ms = max_wait_ms
+    return True

@@ -51,6 +51,8 @@ class WorkerSettings(BaseSettings):
     session_timeout_seconds: float = Field(10.0, gt=0)
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     batch_max_events: int = Field(1000, ge=1, description="events per processing batch")
+    fetch_max_wait_ms: int = Field(
+        20, ge=1, le=1500, description="longest a consumer fetch waits for data (latency)")
     batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
     web_port: int = Field(6066, ge=0, le=65535,
                           description="/metrics, /health, /ready; 0 turns the server off")
