@@ -329,7 +329,8 @@ BAD = 100_000
 
 
 def _valid_dict(rng: random.Random, n: int) -> dict:
-    return {"event_id": f"bad-{n}", "timestamp": utc(1772442000.0 + rng.uniform(0, 7200)),
+    return {"event_id": f"bad-{n}",
+            "timestamp": utc(1772442000.0 + rng.uniform(0, 7200)).isoformat(),
             "user": f"user{rng.randrange(50):03d}", "action": "login", "outcome": "success",
             "source_ip": f"10.0.{rng.randrange(250)}.{rng.randrange(1, 250)}"}
 
