@@ -40,8 +40,10 @@ async def read_dead_letters(bootstrap: str, topic: str, *, timeout_seconds: floa
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_seconds
         while loop.time() < deadline:
-            if expect is None and all(await consumer.position(tp) >= ends[tp] for tp in parts):
-                break
+            if expect is None:
+                positions = {tp: await consumer.position(tp) for tp in parts}
+                if all(positions[tp] >= ends[tp] for tp in parts):
+                    break
             if expect is not None and len(out) >= expect:
                 break
             batch = await consumer.getmany(timeout_ms=200)
