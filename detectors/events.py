@@ -88,7 +88,10 @@ class AccessEvent(BaseModel):
     @field_validator("timestamp")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00: before datetime.min in UTC
+            raise ValueError("out of range once normalised to UTC") from None
 
     @field_validator("action")
     @classmethod
@@ -155,6 +158,8 @@ def _explain(raw: bytes | str, exc: ValidationError) -> str:
             return f"not JSON: {err.msg} at line {err.lineno} column {err.colno}"
         except RecursionError:
             return "not JSON: nested too deeply"
+        except ValueError:  # e.g. an integer over Python's 4300-digit conversion limit
+            pass
         return f"not JSON: {errors[0]['msg']}"
     if errors and errors[0]["type"] == "model_type" and not errors[0]["loc"]:
         value = json.loads(raw)

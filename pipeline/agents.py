@@ -14,6 +14,8 @@ Offsets are committed only after the batch is processed and its sends are flushe
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,15 +79,19 @@ def build_topology(
     forward = {k: raw_topic(app, topics.REKEYED[k]) for k in other_kinds}
 
     async def dead_letter(msg: Any, reason: str, line: int | None, record: bytes,
-                          trail: list[Item]) -> None:
+                          trail: list[Item], tally: Counter[str]) -> None:
+        """The bad record (one line of a multi-event message, else the whole message) goes to
+        the dead-letter topic as it came; the batch logs one line with counts by reason."""
         counters.dead_lettered += 1
         if audit.enabled:
             trail.append(audit.dead_letter(record, reason, topic=msg.topic,
                                            partition=msg.partition, offset=msg.offset, line=line))
-        await dlq.send(key=msg.key, value=msg.value, headers=dlq_headers(
+        await dlq.send(key=msg.key, value=record, headers=dlq_headers(
             reason, topic=msg.topic, partition=msg.partition, offset=msg.offset, line=line))
-        log_event(log, "event.dead_lettered", level=logging.WARNING, reason=reason,
-                  topic=msg.topic, partition=msg.partition, offset=msg.offset, line=line)
+        if not tally:
+            log_event(log, "event.dead_lettered", level=logging.WARNING, reason=reason,
+                      topic=msg.topic, partition=msg.partition, offset=msg.offset, line=line)
+        tally[reason.split(":")[0][:80]] += 1
 
     async def emit(found: list[Finding]) -> None:
         for f in found:
@@ -107,6 +113,7 @@ def build_topology(
                 {k: {} for k in forward if k in engine.key_kinds} if kind == "user" else {})
             found: list[Finding] = []
             trail: list[Item] = []  # archived before the batch's offsets can be committed
+            tally: Counter[str] = Counter()  # dead letters of this batch, by reason
             archive = audit.enabled and kind == "user"
             newest = 0.0
             for ev in batch:
@@ -119,7 +126,15 @@ def build_topology(
                     try:
                         event = parse_event(rec)
                     except EventError as exc:
-                        await dead_letter(msg, exc.reason, n if many else None, rec, trail)
+                        await dead_letter(msg, exc.reason, n if many else None, rec, trail, tally)
+                        continue
+                    if kind == "user" and event.ts > time.time() + settings.max_future_seconds:
+                        # One event from the far future would move the user's watermark and
+                        # make every real event after it "late": refuse it at the edge.
+                        ahead = event.ts - time.time()
+                        await dead_letter(msg, f"timestamp is {ahead:.0f} s ahead of the worker's "
+                                          f"clock (limit {settings.max_future_seconds:.0f} s)",
+                                          n if many else None, rec, trail, tally)
                         continue
                     key = engine.key_for(kind, event)
                     if key is None:
@@ -159,6 +174,9 @@ def build_topology(
                     table.send_changelog(partitions[key], kb, vb)
             await emit(found)
             audit.batch(trail)
+            if sum(tally.values()) > 1:  # the first was logged in full
+                log_event(log, "events.dead_lettered", level=logging.WARNING,
+                          count=sum(tally.values()), by_reason=dict(tally.most_common(10)))
             if newest:
                 clock.observe(newest)
 

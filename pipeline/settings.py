@@ -51,6 +51,8 @@ class WorkerSettings(BaseSettings):
     session_timeout_seconds: float = Field(10.0, gt=0)
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     batch_max_events: int = Field(1000, ge=1, description="events per processing batch")
+    max_future_seconds: float = Field(
+        86400.0, gt=0, description="events further ahead of the worker's clock are dead-lettered")
     fetch_max_wait_ms: int = Field(
         20, ge=1, le=1500, description="longest a consumer fetch waits for data (latency)")
     batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")

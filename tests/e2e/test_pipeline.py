@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 from detectors.config import default_config
@@ -58,26 +59,31 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_still_alert(
 ) -> None:
     good = [make_event(ts=i * 10, outcome="failure", user="bob").to_json() for i in range(5)]
     huge = json.dumps({"event_id": "x", "pad": "y" * (1024 * 1024)}).encode()
+    future = make_event(ts=0, user="bob", outcome="failure",
+                        timestamp="9999-12-31T23:59:59Z").to_json()
     bad = [b"\xff\xfe garbage", b"[1, 2]", b'{"event_id": "e", "user": "bob"}',
            b'{"event_id":"n","timestamp":"2026-03-02T09:00:00","user":"bob","action":"login",'
-           b'"outcome":"failure"}', huge]
+           b'"outcome":"failure"}', huge, future]
+    good.append(make_event(ts=60, action="view", outcome="success", user="bob").to_json())
     interleaved = [x for pair in zip(good, bad, strict=True) for x in pair]
     worker = start_worker(broker.bootstrap, tmp_path, app_id="e2e-2", webhook_url=receiver.url)
     try:
         send(broker, interleaved, validate=False)
         got = receiver.wait_for(1, 30)
-        dead = asyncio.run(read_dead_letters(broker.bootstrap, topics.EVENTS_DLQ, expect=5,
+        dead = asyncio.run(read_dead_letters(broker.bootstrap, topics.EVENTS_DLQ, expect=6,
                                              timeout_seconds=30))
     finally:
         worker.stop()
     assert len(got) == 1 and alert_of(got[0])["user"] == "bob"
     reasons = {d.value: d.reason for d in dead}
-    assert len(dead) == 5 and set(reasons) == set(bad)  # the original bytes, untouched
+    assert len(dead) == 6 and set(reasons) == set(bad)  # the original bytes, untouched
     assert reasons[bad[0]].startswith("not UTF-8")
     assert reasons[bad[1]] == "a JSON array is not an event object"
     assert "timestamp: Field required" in reasons[bad[2]]
     assert reasons[bad[3]] == "timestamp: Input should have timezone info"
     assert reasons[huge] == f"message is {len(huge)} bytes, over the 1048576-byte limit"
+    assert re.fullmatch(r"timestamp is \d+ s ahead of the worker's clock \(limit 86400 s\)",
+                        reasons[future])
     for d in dead:
         assert d.headers["accessguard-source-topic"] == topics.EVENTS
         assert int(d.headers["accessguard-source-offset"]) >= 0
