@@ -127,3 +127,31 @@ def test_a_resent_event_is_not_counted_twice(
     finally:
         worker.stop()
     assert [alert_of(r)["user"] for r in got] == ["erin"]
+
+
+def test_a_batched_message_dead_letters_only_its_bad_line(
+    broker: EmbeddedBroker, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    lines = [make_event(ts=i, outcome="failure", user="kim").to_json() for i in range(5)]
+    message = b"\n".join([*lines[:2], b"{oops", *lines[2:]])  # one message, keyed by kim
+    worker = start_worker(broker.bootstrap, tmp_path, app_id="e2e-batched",
+                          webhook_url=receiver.url)
+    try:
+        asyncio.run(send_keyed(broker, b"kim", message))
+        got = receiver.wait_for(1, 30)
+        dead = asyncio.run(read_dead_letters(broker.bootstrap, topics.EVENTS_DLQ, expect=1,
+                                             timeout_seconds=20))
+    finally:
+        worker.stop()
+    assert [alert_of(r)["user"] for r in got] == ["kim"]
+    assert [(d.value, d.headers["accessguard-source-line"]) for d in dead] == [(b"{oops", "3")]
+
+
+async def send_keyed(broker: EmbeddedBroker, key: bytes, value: bytes) -> None:
+    from pipeline.kafka import make_producer
+
+    producer = await make_producer(broker.bootstrap)
+    try:
+        await producer.send_and_wait(topics.EVENTS, key=key, value=value)
+    finally:
+        await producer.stop()
