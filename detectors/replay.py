@@ -49,8 +49,10 @@ __all__ = [
     "ReplayResult",
     "ReplaySummary",
     "read_events",
+    "read_history",
     "replay",
     "replay_iter",
+    "run_engine",
 ]
 
 #: Events an in-memory sort accepts by default (pass ``assume_sorted`` to stream instead).
@@ -146,6 +148,36 @@ def _count_out_of_order(events: Iterator[AccessEvent], summary: ReplaySummary
         yield ev
 
 
+def read_history(
+    lines: Iterable[bytes | str],
+    summary: ReplaySummary,
+    *,
+    assume_sorted: bool = False,
+    max_events: int = MAX_SORTED_EVENTS,
+    on_invalid: Callable[[InvalidLine], None] | None = None,
+) -> Iterator[AccessEvent]:
+    """The valid events of ``lines`` in the order replay runs them.
+
+    Sorted by event time (stable: ties keep input order), which reads everything first;
+    with ``assume_sorted`` lazily in input order, counting events that go back in time.
+    """
+    events = read_events(lines, summary, on_invalid)
+    if assume_sorted:
+        return _count_out_of_order(events, summary)
+    return iter(_by_event_time(events, max_events))
+
+
+def run_engine(engine: Engine, events: Iterable[AccessEvent], summary: ReplaySummary
+               ) -> Iterator[Finding]:
+    """``engine.run`` with fresh in-memory state, counting findings per detector."""
+    per_detector = summary.per_detector
+    for name in engine.detector_names:
+        per_detector.setdefault(name, 0)
+    for finding in engine.run(events):
+        per_detector[finding.detector] = per_detector.get(finding.detector, 0) + 1
+        yield finding
+
+
 def replay_iter(
     lines: Iterable[bytes | str],
     engine: Engine,
@@ -160,17 +192,9 @@ def replay_iter(
     With ``assume_sorted`` the input streams through (findings come while reading);
     otherwise every event is read and sorted first.
     """
-    events = read_events(lines, summary, on_invalid)
-    ordered: Iterable[AccessEvent] = (
-        _count_out_of_order(events, summary) if assume_sorted
-        else _by_event_time(events, max_events)
-    )
-    per_detector = summary.per_detector
-    for name in engine.detector_names:
-        per_detector.setdefault(name, 0)
-    for finding in engine.run(ordered):
-        per_detector[finding.detector] = per_detector.get(finding.detector, 0) + 1
-        yield finding
+    events = read_history(lines, summary, assume_sorted=assume_sorted, max_events=max_events,
+                          on_invalid=on_invalid)
+    return run_engine(engine, events, summary)
 
 
 def replay(

@@ -23,6 +23,9 @@ COMMANDS = (
     "pipeline.cli.alerts",
     "pipeline.cli.silence",
     "pipeline.cli.archive",
+    "pipeline.cli.replay",
+    "pipeline.cli.config",
+    "pipeline.cli.eval",
 )
 
 
