@@ -44,6 +44,7 @@ __all__ = [
     "detector_for_label",
     "evaluate",
     "evaluate_scenario",
+    "merge",
 ]
 
 #: Targets of issue 3: recall at least 0.98, at most 1 false alert per 100,000 benign events.
@@ -158,6 +159,23 @@ def evaluate(labelled: Sequence[Labelled], engine: Engine) -> Evaluation:
         s.delays.sort()
     benign = sum(1 for _, label in labelled if label is None)
     return Evaluation(events=len(labelled), benign_events=benign, scores=scores)
+
+
+def merge(evaluations: Iterable[Evaluation]) -> Evaluation:
+    """Pool several runs (e.g. seeds): counts and delays add up."""
+    events = benign = 0
+    scores: dict[str, DetectorScore] = {}
+    for ev in evaluations:
+        events += ev.events
+        benign += ev.benign_events
+        for name, s in ev.scores.items():
+            into = scores.setdefault(name, DetectorScore(name))
+            into.planted += s.planted
+            into.detected += s.detected
+            into.findings += s.findings
+            into.true_findings += s.true_findings
+            into.delays = sorted([*into.delays, *s.delays])
+    return Evaluation(events=events, benign_events=benign, scores=scores)
 
 
 def _planted(labelled: Iterable[Labelled], scores: dict[str, DetectorScore]
