@@ -11,12 +11,20 @@ A detector that lists several ``key_kinds`` runs once per kind (one instance eac
 state under its name in each kind's table. Settings beyond a detector's own section (the
 sensitive environments) and the injected geo lookup reach it as a
 :class:`~detectors.base.DetectorContext`.
+
+Dispatch. Each event only visits the detectors that could accept it: the engine indexes
+them by (key kind, action, outcome), using what each detector class declares in
+``accepts_actions``/``accepts_outcomes``, and then asks ``accepts`` as before. Replay of
+every rule detector spends much of its time here, so the hot path avoids per-event lookups
+and allocations (bound methods in a tuple per index entry, key getters per kind).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from hashlib import blake2b
+from operator import attrgetter
 from typing import Any
 
 from detectors.base import Detector, DetectorContext
@@ -32,10 +40,28 @@ KeyState = dict[str, Any]
 
 #: How many recent event ids per key are remembered for duplicate detection.
 SEEN_IDS = 16
+#: Distinct (kind, action, outcome) dispatch entries kept; actions are open-ended words.
+MAX_DISPATCH_ENTRIES = 4096
+
+_KEY_GETTERS: dict[KeyKind, Callable[[AccessEvent], str | None]] = {
+    "user": attrgetter("user"),
+    "source_ip": attrgetter("source_ip"),
+    "credential": attrgetter("credential_id"),
+}
+
+# (name, accepts, step) of one detector, bound once.
+_Plan = tuple[tuple[str, Callable[[AccessEvent], bool], Callable[..., Any]], ...]
 
 
+@lru_cache(maxsize=1024)  # each event is hashed once per key kind: the repeats hit
 def _short_id(event_id: str) -> str:
     return blake2b(event_id.encode(), digest_size=8).hexdigest()
+
+
+def _may_accept(det: Detector, action: str, outcome: str) -> bool:  # type: ignore[type-arg]
+    actions, outcomes = det.accepts_actions, det.accepts_outcomes
+    return ((actions is None or action in actions)
+            and (outcomes is None or outcome in outcomes))
 
 
 class Engine:
@@ -69,6 +95,7 @@ class Engine:
                           context=self.context, kind=kind)
                 by_kind.setdefault(kind, []).append(det)
         self._by_kind = by_kind
+        self._dispatch: dict[tuple[KeyKind, str, str], _Plan] = {}
 
     @property
     def key_kinds(self) -> tuple[KeyKind, ...]:
@@ -96,39 +123,71 @@ class Engine:
         An event that no detector of this kind accepts leaves the state untouched (a key only
         such events touch keeps no state): duplicates of it could change nothing anyway.
         """
-        dets = [det for det in self._by_kind.get(kind, ()) if det.accepts(event)]
-        if not dets:
-            return state, []
-        st: KeyState = state if state is not None else {}
-        seen: list[str] = st.setdefault("_seen", [])
-        sid = _short_id(event.event_id)
-        if sid in seen:
-            return st, []
-        seen.append(sid)
-        if len(seen) > SEEN_IDS:
-            del seen[0]
+        plan = self._dispatch.get((kind, event.action, event.outcome))
+        if plan is None:
+            plan = self._plan(kind, event.action, event.outcome)
+        return self._step_plan(plan, state, event)
+
+    @staticmethod
+    def _step_plan(plan: _Plan, state: KeyState | None, event: AccessEvent
+                   ) -> tuple[KeyState | None, list[Finding]]:
+        st: KeyState | None = None
         findings: list[Finding] = []
-        for det in dets:
-            new, found = det.step(st.get(det.name), event)
+        for name, accepts, det_step in plan:
+            if not accepts(event):
+                continue
+            if st is None:  # the first detector that takes the event: duplicate check
+                st = state if state is not None else {}
+                seen: list[str] = st.setdefault("_seen", [])
+                sid = _short_id(event.event_id)
+                if sid in seen:
+                    return st, []
+                seen.append(sid)
+                if len(seen) > SEEN_IDS:
+                    del seen[0]
+            new, found = det_step(st.get(name), event)
             if new is None:
-                st.pop(det.name, None)
+                st.pop(name, None)
             else:
-                st[det.name] = new
+                st[name] = new
             if found:
                 findings.extend(found)
+        if st is None:
+            return state, findings
         return st, findings
 
+    def _plan(self, kind: KeyKind, action: str, outcome: str) -> _Plan:
+        plan = tuple((det.name, det.accepts, det.step) for det in self._by_kind.get(kind, ())
+                     if _may_accept(det, action, outcome))
+        if len(self._dispatch) < MAX_DISPATCH_ENTRIES:
+            self._dispatch[(kind, action, outcome)] = plan
+        return plan
+
     def run(self, events: Iterable[AccessEvent]) -> Iterator[Finding]:
-        """Run every key kind over events in the order given, with in-memory state."""
+        """Run every key kind over events in the order given, with in-memory state.
+
+        Kinds none of whose detectors could take an event's (action, outcome) are skipped
+        for it: their ``step`` would leave the state as it is and find nothing.
+        """
         tables: dict[KeyKind, dict[str, KeyState]] = {k: {} for k in self._by_kind}
+        routes: dict[tuple[str, str], list[tuple[Callable[[AccessEvent], str | None],
+                                                 dict[str, KeyState], _Plan]]] = {}
+        step = self._step_plan
         for event in events:
-            for kind, table in tables.items():
-                key = self.key_for(kind, event)
+            route = routes.get((event.action, event.outcome))
+            if route is None:
+                route = [(_KEY_GETTERS[kind], table, plan) for kind, table in tables.items()
+                         if (plan := self._plan(kind, event.action, event.outcome))]
+                if len(routes) < MAX_DISPATCH_ENTRIES:
+                    routes[(event.action, event.outcome)] = route
+            for key_of, table, plan in route:
+                key = key_of(event)
                 if key is None:
                     continue
-                new, found = self.step(kind, table.get(key), event)
+                new, found = step(plan, table.get(key), event)
                 if new is None:
                     table.pop(key, None)
                 else:
                     table[key] = new
-                yield from found
+                if found:
+                    yield from found
