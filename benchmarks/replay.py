@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 from detectors.config import Config
 from detectors.engine import Engine
-from detectors.events import AccessEvent, parse_event
 from detectors.evaluate import default_eval_spec
+from detectors.events import AccessEvent, parse_event
 from detectors.replay import replay
 from detectors.scenario import generate, policy_config
 

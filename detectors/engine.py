@@ -58,7 +58,7 @@ def _short_id(event_id: str) -> str:
     return blake2b(event_id.encode(), digest_size=8).hexdigest()
 
 
-def _may_accept(det: Detector, action: str, outcome: str) -> bool:  # type: ignore[type-arg]
+def _may_accept(det: Detector, action: str, outcome: str) -> bool:
     actions, outcomes = det.accepts_actions, det.accepts_outcomes
     return ((actions is None or action in actions)
             and (outcomes is None or outcome in outcomes))
@@ -85,7 +85,7 @@ class Engine:
         )
         wanted = set(only) if only is not None else None
         sections = config.detectors
-        by_kind: dict[KeyKind, list[Detector]] = {}  # type: ignore[type-arg]
+        by_kind: dict[KeyKind, list[Detector]] = {}
         for name, cls in DETECTORS.items():
             section = getattr(sections, name)
             if not section.enabled or (wanted is not None and name not in wanted):

@@ -120,7 +120,8 @@ def _problems(exc: ValidationError, text: str, source: str) -> list[str]:
         line = _nearest_line(lines, path)
         where = f"{source}:{line}" if line else source
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(f"{where}: {'.'.join(path) or '(top level)'}: {msg.removeprefix('Value error, ')}")
+        msg = msg.removeprefix("Value error, ")
+        out.append(f"{where}: {'.'.join(path) or '(top level)'}: {msg}")
     return out
 
 

@@ -12,7 +12,7 @@ import argparse
 import json
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="validate a config file or print its JSON Schema")
     cmds = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     v = cmds.add_parser("validate", help="check a config file; list every problem")

@@ -24,11 +24,16 @@ if TYPE_CHECKING:
     from detectors.evaluate import Evaluation
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+RULES_DEFAULT_USERS = 1000
+ML_DEFAULT_USERS = 100
+
+
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval", help="score the detectors on a labelled synthetic scenario",
         description=__doc__.split("\n\n")[1] if __doc__ else None)
-    p.add_argument("--users", type=int, default=1000, help="benign users (default 1000)")
+    p.add_argument("--users", type=int, default=None,
+                   help="benign users (default 1000; with --ml: the ML evaluation's default)")
     p.add_argument("--hours", type=float, default=8.0, help="scenario length (default 8)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--runs", type=int, default=1, metavar="N",
@@ -36,12 +41,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--config", "-c", metavar="C",
                    help="config YAML (default: config/example-policy.yaml, every detector on)")
     p.add_argument("--ml", action="store_true", help="evaluate the online models instead")
+    p.add_argument("--days", type=int, default=14, help="with --ml: simulated days")
+    p.add_argument("--model", default=None, help="with --ml: override the shared model")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.ml:
+        if args.users is None:
+            args.users = ML_DEFAULT_USERS
         return _run_ml(args)
+    if args.users is None:
+        args.users = RULES_DEFAULT_USERS
     from detectors.evaluate import default_eval_spec, evaluate_scenario, merge
     from pipeline.config import load_app_config
 

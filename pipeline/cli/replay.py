@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pipeline.config import AppConfig
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "replay", help="run the detectors offline over an NDJSON history (and diff configs)",
         description="Run the detectors over NDJSON events in event-time order. With --diff, "
@@ -79,7 +79,9 @@ def _open_lines(name: str) -> Iterator[Iterable[bytes]]:
         yield sys.stdin.buffer
         return
     try:
-        fh = Path(name).open("rb")
+        # Opened apart from the `with`: only opening errors become a ReplayError (a
+        # BrokenPipeError while writing output must reach main() as it is).
+        fh = Path(name).open("rb")  # noqa: SIM115
     except OSError as exc:
         raise ReplayError(f"{name}: cannot read: {exc.strerror or exc}") from exc
     with fh:
