@@ -138,7 +138,9 @@ class Engine:
                 continue
             if st is None:  # the first detector that takes the event: duplicate check
                 st = state if state is not None else {}
-                seen: list[str] = st.setdefault("_seen", [])
+                seen: list[str] | None = st.get("_seen")
+                if seen is None:
+                    seen = st["_seen"] = []
                 sid = _short_id(event.event_id)
                 if sid in seen:
                     return st, []

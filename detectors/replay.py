@@ -14,6 +14,14 @@ then streams in constant memory beyond the detectors' own per-key state, and eve
 back in time are processed where they are, as a live worker would, and counted in
 ``ReplaySummary.out_of_order`` so a wrong assumption is visible.
 
+Garbage collection. A sorted replay holds the whole history as long-lived objects, and
+CPython's cyclic collector would rescan all of them on every full pass while the detectors
+run: measured at 100,000 events, half the replay time. Parsing makes no reference cycles,
+so the collector is paused while the history loads, the loaded objects are frozen
+(``gc.freeze``: never scanned) while the detectors run, and unfrozen when the replay ends.
+``gc.freeze`` is process-wide: do not run a sorted replay inside a process that relies on
+its own frozen objects staying frozen.
+
 >>> lines = [
 ...     '{"event_id": "b", "timestamp": "2026-03-02T09:00:05Z", "user": "ann",'
 ...     ' "action": "login", "outcome": "failure", "source_ip": "203.0.113.9"}',
@@ -33,6 +41,7 @@ back in time are processed where they are, as a live worker would, and counted i
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -156,15 +165,31 @@ def read_history(
     max_events: int = MAX_SORTED_EVENTS,
     on_invalid: Callable[[InvalidLine], None] | None = None,
 ) -> Iterator[AccessEvent]:
-    """The valid events of ``lines`` in the order replay runs them.
+    """The valid events of ``lines`` in the order replay runs them (lazily: nothing is read
+    before the first event is asked for).
 
     Sorted by event time (stable: ties keep input order), which reads everything first;
-    with ``assume_sorted`` lazily in input order, counting events that go back in time.
+    with ``assume_sorted`` in input order, counting events that go back in time.
     """
     events = read_events(lines, summary, on_invalid)
     if assume_sorted:
         return _count_out_of_order(events, summary)
-    return iter(_by_event_time(events, max_events))
+    return _sorted_history(events, max_events)
+
+
+def _sorted_history(events: Iterator[AccessEvent], max_events: int) -> Iterator[AccessEvent]:
+    enabled = gc.isenabled()
+    gc.disable()  # see "Garbage collection" above
+    try:
+        kept = _by_event_time(events, max_events)
+        gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
+    try:
+        yield from kept
+    finally:
+        gc.unfreeze()
 
 
 def run_engine(engine: Engine, events: Iterable[AccessEvent], summary: ReplaySummary

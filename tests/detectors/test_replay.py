@@ -115,3 +115,18 @@ def test_kept_invalid_lines_are_capped_but_all_counted(monkeypatch) -> None:
     monkeypatch.setattr("detectors.replay.MAX_KEPT_INVALID", 2)
     result = replay(["x"] * 5, Engine(BURST3))
     assert len(result.invalid) == 2 and result.summary.invalid == 5
+
+
+def test_the_collector_is_back_as_it_was_after_a_sorted_replay() -> None:
+    import gc
+
+    assert gc.isenabled()
+    lines = [line(t, f"g{t}") for t in (2, 1, 0)]
+    it = replay_iter(lines, Engine(BURST3), ReplaySummary())
+    next(it)
+    assert gc.isenabled() and gc.get_freeze_count() > 0  # the history is frozen meanwhile
+    assert list(it) == []
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(ReplayError):
+        replay(lines, Engine(BURST3), max_events=1)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
