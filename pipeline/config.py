@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -29,7 +28,7 @@ from alerts.config import AlertsConfig, parse_alerts_config
 from detectors.config import Config, _key_lines, _nearest_line
 from detectors.errors import ConfigError
 
-__all__ = ["ALERTS_KEY", "AppConfig", "app_config_schema", "load_app_config", "parse_app_config"]
+__all__ = ["ALERTS_KEY", "AppConfig", "load_app_config", "parse_app_config"]
 
 #: The top-level key that holds the alerts config.
 ALERTS_KEY = "alerts"
@@ -41,7 +40,6 @@ class AppConfig:
 
     detectors: Config
     alerts: AlertsConfig
-    has_alerts_section: bool = False
 
 
 def parse_app_config(text: str, *, source: str = "<config>") -> AppConfig:
@@ -79,7 +77,7 @@ def parse_app_config(text: str, *, source: str = "<config>") -> AppConfig:
                 alerts = None
     if problems or detectors is None or alerts is None:
         raise ConfigError(_by_line(problems))
-    return AppConfig(detectors=detectors, alerts=alerts, has_alerts_section=has_alerts)
+    return AppConfig(detectors=detectors, alerts=alerts)
 
 
 def load_app_config(path: str | Path) -> AppConfig:
@@ -92,24 +90,6 @@ def load_app_config(path: str | Path) -> AppConfig:
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{p}: not UTF-8 text"]) from exc
     return parse_app_config(text, source=str(p))
-
-
-def app_config_schema() -> dict[str, Any]:
-    """JSON Schema of the whole file: the detector config plus an ``alerts`` property."""
-    schema = Config.model_json_schema()
-    alerts = AlertsConfig.model_json_schema()
-    defs = schema.setdefault("$defs", {})
-    for name, sub in alerts.pop("$defs", {}).items():
-        defs.setdefault(name, sub)
-    defs["AlertsConfig"] = alerts
-    schema["properties"][ALERTS_KEY] = {
-        "$ref": "#/$defs/AlertsConfig",
-        "description": "how findings become alerts and where they are delivered",
-    }
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://accessguard.dev/schemas/config/v1.json"
-    schema["title"] = "accessguard config v1"
-    return schema
 
 
 def _problems(exc: ValidationError, text: str, source: str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,17 +30,33 @@ def run_validate(args: argparse.Namespace) -> int:
     cfg = load_app_config(args.file)  # a ConfigError is printed one problem a line, exit 2
     sections = cfg.detectors.detectors
     enabled = [name for name in DETECTORS if getattr(sections, name).enabled]
-    alerts = ""
-    if cfg.has_alerts_section:
-        n = len(cfg.alerts.destinations)
-        alerts = f"; alerts: {n} destination{'s' if n != 1 else ''}"
+    n = len(cfg.alerts.destinations)
     print(f"{args.file}: OK: {len(enabled)} detectors enabled ({', '.join(enabled) or 'none'})"
-          f"{alerts}")
+          f"; alerts: {n} destination{'s' if n != 1 else ''}")
     return 0
 
 
 def run_schema(args: argparse.Namespace) -> int:
-    from pipeline.config import app_config_schema
-
     print(json.dumps(app_config_schema(), indent=2))
     return 0
+
+
+def app_config_schema() -> dict[str, Any]:
+    """JSON Schema of the whole file: the detector config plus an ``alerts`` property."""
+    from alerts.config import AlertsConfig
+    from detectors.config import Config
+
+    schema = Config.model_json_schema()
+    alerts = AlertsConfig.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    for name, sub in alerts.pop("$defs", {}).items():
+        defs.setdefault(name, sub)
+    defs["AlertsConfig"] = alerts
+    schema["properties"]["alerts"] = {
+        "$ref": "#/$defs/AlertsConfig",
+        "description": "how findings become alerts and where they are delivered",
+    }
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://accessguard.dev/schemas/config/v1.json"
+    schema["title"] = "accessguard config v1"
+    return schema

@@ -18,7 +18,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from detectors.evaluate import Evaluation
@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="config YAML (default: config/example-policy.yaml, every detector on)")
     p.add_argument("--ml", action="store_true", help="evaluate the online models instead")
     p.add_argument("--days", type=int, default=14, help="with --ml: simulated days")
-    p.add_argument("--model", default=None, help="with --ml: override the shared model")
+    p.add_argument("--model", choices=("gaussian", "tail_hist", "hst", "oc_svm"),
+                   help="with --ml: override the configured shared model")
     p.set_defaults(run=run)
 
 
@@ -67,12 +68,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_ml(args: argparse.Namespace) -> int:
+    """The behavioural model's evaluation (``detectors.ml``), when this build has it."""
     if importlib.util.find_spec("detectors.ml") is None or \
             importlib.util.find_spec("detectors.ml.evaluate") is None:
         print("ML evaluation is not available in this build", file=sys.stderr)
         return 2
     module = importlib.import_module("detectors.ml.evaluate")
-    return int(module.run_ml_eval(args))
+    if hasattr(module, "run_ml_eval"):
+        return int(module.run_ml_eval(args))
+    return _run_ml_evaluate(args, module)
+
+
+def _run_ml_evaluate(args: argparse.Namespace, module: Any) -> int:
+    from detectors.config import default_config, load_config
+    from detectors.errors import ConfigError
+
+    scenarios = importlib.import_module("detectors.ml.scenarios")
+    if args.users < 10 or args.days < 7:
+        raise ConfigError(["eval: needs --users of at least 10 and --days of at least 7"])
+    config = load_config(args.config) if args.config else default_config()
+    section = config.detectors.behaviour_anomaly  # type: ignore[attr-defined]
+    if args.model:
+        section = section.model_copy(update={"model": args.model})
+    rows = scenarios.generate_ml(scenarios.MlScenarioSpec(users=args.users, days=args.days,
+                                                          seed=args.seed))
+    print(f"behaviour_anomaly (model {section.model}, seed {section.seed}) on "
+          f"{args.users} users x {args.days} days, scenario seed {args.seed}")
+    for line in module.evaluate(rows, section).lines():
+        print(line)
+    return 0
 
 
 def _num(value: float | None, fmt: str = ".2f") -> str:
