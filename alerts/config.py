@@ -22,13 +22,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alerts.inhibition import InhibitRule
 from alerts.lifecycle import LifecyclePolicy
 from alerts.routing import Route
-from detectors.config import _key_lines, _nearest_line
+from detectors.config import load_yaml_mapping, read_config_text, validation_problems
 from detectors.errors import ConfigError
 
 __all__ = [
@@ -184,44 +183,22 @@ class AlertsConfig(BaseModel):
 
 def parse_alerts_config(text: str, *, source: str = "<alerts config>") -> AlertsConfig:
     """Validate YAML text (alerts config at the top level or under ``alerts:``)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise ConfigError([f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
-                          ) from exc
-    data = {} if data is None else data
-    if not isinstance(data, dict):
-        raise ConfigError([f"{source}: the top level must be a mapping, not {type(data).__name__}"])
+    data = load_yaml_mapping(text, source)
     prefix: tuple[str, ...] = ()
     if "alerts" in data:
         prefix, data = ("alerts",), data["alerts"] or {}
+
+    def locate(loc: list[str]) -> tuple[str, ...]:
+        if loc[:1] == ["destinations"] and len(loc) > 2 and loc[2] in _KINDS:
+            del loc[2]  # the union's tag: the user wrote it as `kind`
+        return (*prefix, *loc)
+
     try:
         return AlertsConfig.model_validate(data)
     except ValidationError as exc:
-        lines = _key_lines(text)
-        problems = []
-        for err in exc.errors(include_url=False, include_input=False):
-            loc = [str(p) for p in err["loc"]]
-            if loc[:1] == ["destinations"] and len(loc) > 2 and loc[2] in _KINDS:
-                del loc[2]  # the union's tag: the user wrote it as `kind`
-            path = (*prefix, *loc)
-            line = _nearest_line(lines, path)
-            where = f"{source}:{line}" if line else source
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            msg = msg.removeprefix("Value error, ")
-            problems.append(f"{where}: {'.'.join(path) or '(top level)'}: {msg}")
-        raise ConfigError(problems) from exc
+        raise ConfigError(validation_problems(exc, text, source, locate)) from exc
 
 
 def load_alerts_config(path: str | Path) -> AlertsConfig:
     """Read and validate an alerts config file (or the ``alerts:`` section of a config)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{p}: cannot read: {exc.strerror or exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{p}: not UTF-8 text"]) from exc
-    return parse_alerts_config(text, source=str(p))
+    return parse_alerts_config(read_config_text(path), source=str(path))

@@ -16,9 +16,9 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-__all__ = ["decode_secret", "sign", "signature_headers"]
+__all__ = ["decode_secret", "sign", "signature_headers", "verify"]
 
 _PREFIX = "whsec_"
 
@@ -50,3 +50,18 @@ def signature_headers(
     if keys:
         headers["webhook-signature"] = " ".join(sign(msg_id, timestamp, body, k) for k in keys)
     return headers
+
+
+def verify(headers: Mapping[str, str], body: bytes, key: bytes) -> bool:
+    """True when one of the ``webhook-signature`` signatures matches (what a receiver does).
+
+    >>> h = signature_headers("msg_1", 1772442000, b"{}", [b"k" * 16])
+    >>> verify(h, b"{}", b"k" * 16), verify(h, b"{ }", b"k" * 16)
+    (True, False)
+    """
+    low = {k.lower(): v for k, v in headers.items()}
+    try:
+        expected = sign(low["webhook-id"], int(low["webhook-timestamp"]), body, key)
+    except (KeyError, ValueError):
+        return False
+    return any(hmac.compare_digest(expected, s) for s in low.get("webhook-signature", "").split())

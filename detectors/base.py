@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.events import AccessEvent
 from detectors.findings import Finding, KeyKind, Severity
@@ -42,6 +42,16 @@ class DetectorConfig(BaseModel):
 
     enabled: bool = True
     severity: Severity = "medium"
+    # Fusion with the behavioural model (applied by the Engine to user-keyed findings; see
+    # docs/ml.md). Both are off by default.
+    min_anomaly_score: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="fire only if the ML anomaly score of the triggering event is at least this",
+    )
+    escalate_on_anomaly: bool = Field(
+        default=False,
+        description="raise severity one level when the ML model also flags the event",
+    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Errors name the file, the line where known, the field path and the reason, one p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from detectors.errors import ConfigError
+from detectors.ml.behaviour_anomaly import BehaviourAnomalyConfig
 from detectors.rules.credential_hygiene import CredentialHygieneConfig
 from detectors.rules.denied_action_burst import DeniedActionBurstConfig
 from detectors.rules.elevation_abuse import ElevationAbuseConfig
@@ -46,6 +48,7 @@ class DetectorsConfig(BaseModel):
     unscheduled_access: UnscheduledAccessConfig = UnscheduledAccessConfig()
     elevation_abuse: ElevationAbuseConfig = ElevationAbuseConfig()
     credential_hygiene: CredentialHygieneConfig = CredentialHygieneConfig()
+    behaviour_anomaly: BehaviourAnomalyConfig = BehaviourAnomalyConfig()
 
 
 class Config(BaseModel):
@@ -60,6 +63,9 @@ class Config(BaseModel):
     )
     sensitive_environments: tuple[str, ...] = ("production",)
     detectors: DetectorsConfig = DetectorsConfig()
+    #: The alerting section (routes, destinations, lifecycle). It is validated by the alerts
+    #: package at the pipeline level; the detectors only carry it through, unread.
+    alerts: dict[str, Any] | None = Field(None, description="see alerts.config.AlertsConfig")
 
     @model_validator(mode="before")
     @classmethod
@@ -88,8 +94,8 @@ class Config(BaseModel):
         return data
 
 
-def parse_config(text: str, *, source: str = "<config>") -> Config:
-    """Validate YAML text; raise :class:`ConfigError` listing every problem."""
+def load_yaml_mapping(text: str, source: str) -> dict[str, Any]:
+    """The YAML document as a mapping (empty for an empty file), or a one-line ConfigError."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -98,35 +104,53 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{where}: not valid YAML: {reason}"]) from exc
     if data is None:
-        data = {}
+        return {}
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a mapping, not {type(data).__name__}"])
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        lines = _key_lines(text)
-        problems = []
-        for err in exc.errors(include_url=False, include_input=False):
-            path = tuple(str(p) for p in err["loc"])
-            line = _nearest_line(lines, path)
-            where = f"{source}:{line}" if line else source
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            problems.append(f"{where}: {'.'.join(path) or '(top level)'}: {msg}")
-        raise ConfigError(problems) from exc
+    return data
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a config file; missing or unreadable files are a ConfigError too."""
+def validation_problems(
+    exc: ValidationError, text: str, source: str,
+    locate: Callable[[list[str]], tuple[str, ...]] = tuple,
+) -> list[str]:
+    """One ``file:line: field.path: reason`` line per pydantic error; ``locate`` maps an
+    error's location to the path the user wrote (e.g. with a section prefix)."""
+    lines = _key_lines(text)
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        path = locate([str(p) for p in err["loc"]])
+        line = _nearest_line(lines, path)
+        where = f"{source}:{line}" if line else source
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        problems.append(f"{where}: {'.'.join(path) or '(top level)'}: "
+                        f"{msg.removeprefix('Value error, ')}")
+    return problems
+
+
+def read_config_text(path: str | Path) -> str:
+    """A config file's text; missing, unreadable or non-UTF-8 files are a ConfigError."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read: {exc.strerror or exc}"]) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{p}: not UTF-8 text"]) from exc
-    return parse_config(text, source=str(p))
+
+
+def parse_config(text: str, *, source: str = "<config>") -> Config:
+    """Validate YAML text; raise :class:`ConfigError` listing every problem."""
+    data = load_yaml_mapping(text, source)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(exc, text, source)) from exc
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; missing or unreadable files are a ConfigError too."""
+    return parse_config(read_config_text(path), source=str(path))
 
 
 def default_config() -> Config:

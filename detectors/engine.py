@@ -17,11 +17,22 @@ them by (key kind, action, outcome), using what each detector class declares in
 ``accepts_actions``/``accepts_outcomes``, and then asks ``accepts`` as before. Replay of
 every rule detector spends much of its time here, so the hot path avoids per-event lookups
 and allocations (bound methods in a tuple per index entry, key getters per kind).
+
+Fusion with the behavioural model: for user-keyed events ``behaviour_anomaly`` runs first and
+its score of the event is kept. Every other user-keyed finding then carries ``anomaly_score``
+(and ``anomaly_threshold``) in its evidence; a detector whose section sets
+``min_anomaly_score`` fires only if the score is at least that; one with
+``escalate_on_anomaly`` gets its severity raised one level when the model flags the event too.
+While the user or the shared model is still warming up there is no usable score: rules fire
+unchanged (fail open). Findings keyed by source IP or credential are not fused (their events
+are scored in another agent). Shared models are saved and loaded with
+:meth:`Engine.checkpoint` and :meth:`Engine.restore`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from functools import lru_cache
 from hashlib import blake2b
 from operator import attrgetter
@@ -30,8 +41,9 @@ from typing import Any
 from detectors.base import Detector, DetectorContext
 from detectors.config import Config
 from detectors.events import AccessEvent
-from detectors.findings import Finding, KeyKind
+from detectors.findings import SEVERITIES, Finding, KeyKind
 from detectors.geo import GeoLookup, NullGeoLookup
+from detectors.ml.behaviour_anomaly import BehaviourAnomaly
 from detectors.registry import DETECTORS
 
 __all__ = ["SEEN_IDS", "Engine", "KeyState"]
@@ -49,8 +61,8 @@ _KEY_GETTERS: dict[KeyKind, Callable[[AccessEvent], str | None]] = {
     "credential": attrgetter("credential_id"),
 }
 
-# (name, accepts, step) of one detector, bound once.
-_Plan = tuple[tuple[str, Callable[[AccessEvent], bool], Callable[..., Any]], ...]
+# (name, accepts, step, detector) of one detector, bound once.
+_Plan = tuple[tuple[str, Callable[[AccessEvent], bool], Callable[..., Any], Detector], ...]
 
 
 @lru_cache(maxsize=1024)  # each event is hashed once per key kind: the repeats hit
@@ -94,6 +106,8 @@ class Engine:
                 det = cls(section, allowed_lateness_seconds=config.allowed_lateness_seconds,
                           context=self.context, kind=kind)
                 by_kind.setdefault(kind, []).append(det)
+        for dets in by_kind.values():  # the ML score must be known before rules are fused
+            dets.sort(key=lambda d: not isinstance(d, BehaviourAnomaly))
         self._by_kind = by_kind
         self._dispatch: dict[tuple[KeyKind, str, str], _Plan] = {}
 
@@ -115,6 +129,15 @@ class Engine:
             return event.source_ip
         return event.credential_id
 
+    def accepts(self, kind: KeyKind, event: AccessEvent) -> bool:
+        """Whether any detector of ``kind`` looks at ``event``. When none does, :meth:`step`
+        leaves the key's state as it was, so a stream need not forward the event to that
+        kind's topic nor write the key's state back."""
+        plan = self._dispatch.get((kind, event.action, event.outcome))
+        if plan is None:
+            plan = self._plan(kind, event.action, event.outcome)
+        return any(accepts(event) for _, accepts, _, _ in plan)
+
     def step(
         self, kind: KeyKind, state: KeyState | None, event: AccessEvent
     ) -> tuple[KeyState | None, list[Finding]]:
@@ -133,7 +156,8 @@ class Engine:
                    ) -> tuple[KeyState | None, list[Finding]]:
         st: KeyState | None = None
         findings: list[Finding] = []
-        for name, accepts, det_step in plan:
+        ml: BehaviourAnomaly | None = None
+        for name, accepts, det_step, det in plan:
             if not accepts(event):
                 continue
             if st is None:  # the first detector that takes the event: duplicate check
@@ -152,6 +176,10 @@ class Engine:
                 st.pop(name, None)
             else:
                 st[name] = new
+            if isinstance(det, BehaviourAnomaly):
+                ml = det
+            elif found and ml is not None and ml.last_score is not None and ml.model_ready:
+                found = _fuse(det, found, ml.last_score, ml.last_threshold, ml.last_flagged)
             if found:
                 findings.extend(found)
         if st is None:
@@ -159,11 +187,23 @@ class Engine:
         return st, findings
 
     def _plan(self, kind: KeyKind, action: str, outcome: str) -> _Plan:
-        plan = tuple((det.name, det.accepts, det.step) for det in self._by_kind.get(kind, ())
+        plan = tuple((det.name, det.accepts, det.step, det) for det in self._by_kind.get(kind, ())
                      if _may_accept(det, action, outcome))
         if len(self._dispatch) < MAX_DISPATCH_ENTRIES:
             self._dispatch[(kind, action, outcome)] = plan
         return plan
+
+    def checkpoint(self) -> dict[str, bytes]:
+        """Shared model state of every detector that has one, by detector name."""
+        return {d.name: d.checkpoint() for dets in self._by_kind.values() for d in dets
+                if isinstance(d, BehaviourAnomaly)}
+
+    def restore(self, saved: Mapping[str, bytes]) -> None:
+        """Load :meth:`checkpoint` output; names of detectors not enabled here are ignored."""
+        for dets in self._by_kind.values():
+            for d in dets:
+                if isinstance(d, BehaviourAnomaly) and d.name in saved:
+                    d.restore(saved[d.name])
 
     def run(self, events: Iterable[AccessEvent]) -> Iterator[Finding]:
         """Run every key kind over events in the order given, with in-memory state.
@@ -193,3 +233,23 @@ class Engine:
                     table[key] = new
                 if found:
                     yield from found
+
+
+def _fuse(
+    det: Detector,  # type: ignore[type-arg,unused-ignore]
+    found: list[Finding], score: float, threshold: float, flagged: bool,
+) -> list[Finding]:
+    """Apply ``min_anomaly_score`` / ``escalate_on_anomaly`` and attach the score."""
+    cfg = det.config
+    if cfg.min_anomaly_score is not None and score < cfg.min_anomaly_score:
+        return []
+    out = []
+    for f in found:
+        evidence = {**f.evidence, "anomaly_score": round(score, 6),
+                    "anomaly_threshold": round(threshold, 6)}
+        severity = f.severity
+        if cfg.escalate_on_anomaly and flagged:
+            severity = SEVERITIES[min(len(SEVERITIES) - 1, SEVERITIES.index(severity) + 1)]
+            evidence["escalated_by_anomaly"] = True
+        out.append(replace(f, severity=severity, evidence=evidence))
+    return out

@@ -38,6 +38,7 @@ __all__ = [
     "FALSE_ALERTS_TARGET",
     "LABEL_DETECTOR",
     "RECALL_TARGET",
+    "RULE_DETECTORS",
     "DetectorScore",
     "Evaluation",
     "default_eval_spec",
@@ -56,6 +57,10 @@ LABEL_DETECTOR = {"brute_force": "failed_login_burst"}
 
 def detector_for_label(label: str) -> str:
     return LABEL_DETECTOR.get(label, label)
+
+
+#: The rule detectors the scenario plants attacks for (what this evaluation scores).
+RULE_DETECTORS = tuple(detector_for_label(a) for a in ATTACKS)
 
 
 @dataclass
@@ -126,11 +131,13 @@ def evaluate_scenario(spec: ScenarioSpec | None = None, config: Config | None = 
     """Generate ``spec`` (default :func:`default_eval_spec`) and score it.
 
     The config defaults to the example policy (``config/example-policy.yaml``): the shipped
-    defaults with all twelve detectors on and the policy the scenario's population follows.
+    defaults with all twelve rule detectors on and the policy the scenario's population
+    follows. Only the rule detectors run (:data:`RULE_DETECTORS`; the online model has its
+    own evaluation, ``accessguard eval --ml``).
     """
     labelled = generate(spec if spec is not None else default_eval_spec())
     if engine is None:
-        engine = Engine(config if config is not None else policy_config())
+        engine = Engine(config if config is not None else policy_config(), only=RULE_DETECTORS)
     return evaluate(labelled, engine)
 
 

@@ -58,7 +58,7 @@ class Geo(BaseModel):
     city: str | None = Field(None, max_length=128)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
-    asn: int | None = Field(None, ge=0, description="autonomous system number of the source network")
+    asn: int | None = Field(None, ge=0, description="autonomous system number of the network")
 
 
 class AccessEvent(BaseModel):
@@ -71,13 +71,14 @@ class AccessEvent(BaseModel):
     user: str = Field(min_length=1, max_length=256, description="principal: person or service")
     action: str = Field(description="lowercase word, e.g. login, view, elevate, key_rotate")
     outcome: Literal["success", "failure", "denied"]
-    source_ip: str | None = Field(None, description="IPv4 or IPv6 origin; required for network access")
+    source_ip: str | None = Field(None, description="IPv4/IPv6 origin, for network access")
     resource: str | None = Field(None, max_length=1024)
     environment: str | None = Field(None, max_length=64)
     roles: tuple[str, ...] = ()
     actor_type: Literal["human", "service"] = "human"
     mfa: str | None = Field(None, max_length=64, description="MFA method used, or null")
-    credential_id: str | None = Field(None, max_length=256, description="key/token id, never the secret")
+    credential_id: str | None = Field(
+        None, max_length=256, description="key/token id, never the secret")
     session_id: str | None = Field(None, max_length=256)
     service: str | None = Field(None, max_length=256)
     user_agent: str | None = Field(None, max_length=1024)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from detectors.base import Detector
+from detectors.ml.behaviour_anomaly import BehaviourAnomaly
 from detectors.rules.credential_hygiene import CredentialHygiene
 from detectors.rules.denied_action_burst import DeniedActionBurst
 from detectors.rules.elevation_abuse import ElevationAbuse
@@ -18,7 +19,7 @@ from detectors.rules.unscheduled_access import UnscheduledAccess
 
 __all__ = ["DETECTORS"]
 
-DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
+DETECTORS: dict[str, type[Detector]] = {
     cls.name: cls
     for cls in (
         FailedLoginBurst,
@@ -33,5 +34,6 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
         UnscheduledAccess,
         ElevationAbuse,
         CredentialHygiene,
+        BehaviourAnomaly,
     )
 }

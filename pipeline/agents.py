@@ -4,8 +4,7 @@
   valid events run the per-user detectors and are forwarded, grouped, to one re-keyed topic
   per other key kind (source IP, credential) when such detectors are enabled.
 - ``detect_<kind>`` reads a re-keyed topic and runs that kind's detectors.
-- ``deliver`` reads ``ALERTS`` (key = alert id) and sends each alert once; an alert no
-  destination takes after retries goes to ``ALERTS_DLQ``.
+- alerts go to ``ALERTS`` keyed by user (see :mod:`pipeline.alerting` for what follows).
 
 Every key's state is written once per batch, straight to the changelog partition of the
 message it came from (Faust's own ``table[key] = v`` would use the batch's last event).
@@ -22,14 +21,18 @@ from typing import Any
 import faust
 from faust.types import EventT
 
-from alerts.delivery import WebhookSender
-from alerts.errors import DeliveryError
+from alerts.lifecycle import partition_key
 from alerts.model import Alert
-from detectors.engine import Engine, KeyState
+from detectors.engine import KeyState
 from detectors.errors import EventError
 from detectors.events import parse_event
 from detectors.findings import Finding, KeyKind
 from pipeline import topics
+from pipeline.alerting import EventClock
+from pipeline.app import raw_topic
+from pipeline.archive.writer import Item
+from pipeline.audit import Audit
+from pipeline.live import Live
 from pipeline.logs import log_event
 from pipeline.records import decode_state, dlq_headers, encode_state, split_records
 from pipeline.settings import WorkerSettings
@@ -44,15 +47,12 @@ class Counters:
     dead_lettered: int = 0
     rekeyed: int = 0
     findings: dict[str, int] = field(default_factory=dict)
-    alerts_delivered: int = 0
-    alerts_dead_lettered: int = 0
-    alerts_duplicate: int = 0
 
 
 @dataclass
 class Topology:
     app: faust.App
-    engine: Engine
+    live: Live
     topic_names: tuple[str, ...]
     counters: Counters
 
@@ -60,22 +60,28 @@ class Topology:
 def build_topology(
     app: faust.App,
     settings: WorkerSettings,
-    engine: Engine,
-    sender: WebhookSender | None,
+    live: Live,
+    clock: EventClock,
     log: logging.Logger,
+    audit: Audit | None = None,
 ) -> Topology:
     """Declare topics, tables and agents on ``app``."""
     counters = Counters()
-    raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    events = app.topic(topics.EVENTS, **raw)
-    dlq = app.topic(topics.EVENTS_DLQ, **raw)
-    alerts = app.topic(topics.ALERTS, **raw)
-    alerts_dlq = app.topic(topics.ALERTS_DLQ, **raw)
-    other_kinds = [k for k in engine.key_kinds if k != "user"]
-    forward = {k: app.topic(topics.REKEYED[k], **raw) for k in other_kinds}
+    audit = audit or Audit()
+    events = raw_topic(app, topics.EVENTS)
+    dlq = raw_topic(app, topics.EVENTS_DLQ)
+    alerts = raw_topic(app, topics.ALERTS)
+    # Agents for every key kind exist from the start, so a reloaded config can enable a
+    # detector of a kind that had none; events are forwarded only to kinds in use.
+    other_kinds: list[KeyKind] = ["source_ip", "credential"]
+    forward = {k: raw_topic(app, topics.REKEYED[k]) for k in other_kinds}
 
-    async def dead_letter(msg: Any, reason: str, line: int | None) -> None:
+    async def dead_letter(msg: Any, reason: str, line: int | None, record: bytes,
+                          trail: list[Item]) -> None:
         counters.dead_lettered += 1
+        if audit.enabled:
+            trail.append(audit.dead_letter(record, reason, topic=msg.topic,
+                                           partition=msg.partition, offset=msg.offset, line=line))
         await dlq.send(key=msg.key, value=msg.value, headers=dlq_headers(
             reason, topic=msg.topic, partition=msg.partition, offset=msg.offset, line=line))
         log_event(log, "event.dead_lettered", level=logging.WARNING, reason=reason,
@@ -84,28 +90,36 @@ def build_topology(
     async def emit(found: list[Finding]) -> None:
         for f in found:
             counters.findings[f.detector] = counters.findings.get(f.detector, 0) + 1
-            await alerts.send(key=f.alert_id.encode(), value=Alert.from_finding(f).to_json())
+            alert = Alert.from_finding(f)
+            await alerts.send(key=partition_key(alert).encode(), value=alert.to_json())
             log_event(log, "finding", detector=f.detector, alert_id=f.alert_id,
                       key_kind=f.key_kind, key=f.key)
 
     def make_detector(kind: KeyKind, source: faust.TopicT) -> None:
-        table = app.Table(f"state-{kind}", key_type=bytes, value_type=bytes, partitions=settings.partitions)
+        table = app.Table(f"state-{kind}", key_type=bytes, value_type=bytes,
+                          partitions=settings.partitions)
 
         async def process(batch: Sequence[EventT]) -> None:
             states: dict[str, KeyState | None] = {}
             partitions: dict[str, int] = {}
-            outgoing: dict[KeyKind, dict[str, list[bytes]]] = {k: {} for k in forward}
+            engine = live.engine
+            outgoing: dict[KeyKind, dict[str, list[bytes]]] = (
+                {k: {} for k in forward if k in engine.key_kinds} if kind == "user" else {})
             found: list[Finding] = []
+            trail: list[Item] = []  # archived before the batch's offsets can be committed
+            archive = audit.enabled and kind == "user"
+            newest = 0.0
             for ev in batch:
                 msg = ev.message
                 records = split_records(msg.value)
                 many = len(records) > 1
                 for n, rec in enumerate(records, 1):
-                    counters.events_in += 1
+                    if kind == "user":  # records read from the input topic
+                        counters.events_in += 1
                     try:
                         event = parse_event(rec)
                     except EventError as exc:
-                        await dead_letter(msg, exc.reason, n if many else None)
+                        await dead_letter(msg, exc.reason, n if many else None, rec, trail)
                         continue
                     key = engine.key_for(kind, event)
                     if key is None:
@@ -122,6 +136,9 @@ def build_topology(
                             bucket.setdefault(k2key, []).append(rec)
                     if key not in states:
                         states[key] = decode_state(table.data.get(key.encode()))
+                    newest = max(newest, event.ts)
+                    if archive:
+                        trail.append(audit.event(event))
                     new, f = engine.step(kind, states[key], event)
                     states[key] = new
                     partitions[key] = msg.partition
@@ -139,9 +156,12 @@ def build_topology(
                     table.data[kb] = vb
                     table.send_changelog(partitions[key], kb, vb)
             await emit(found)
+            audit.batch(trail)
+            if newest:
+                clock.observe(newest)
 
         async def agent(stream: faust.StreamT) -> None:
-            async for batch in stream.take_events(
+            async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
                 settings.batch_max_events, within=settings.batch_within_seconds
             ):
                 await process(batch)
@@ -152,53 +172,6 @@ def build_topology(
     for kind in other_kinds:
         make_detector(kind, forward[kind])
 
-    delivered = app.Table("alerts-delivered", key_type=bytes, value_type=bytes, partitions=settings.partitions)
-
-    async def deliver(stream: faust.StreamT) -> None:
-        async for ev in stream.events():
-            msg = ev.message
-            try:
-                alert = Alert.from_json(msg.value)
-            except ValueError as exc:
-                await alerts_dlq.send(key=msg.key, value=msg.value, headers=dlq_headers(
-                    f"not a valid alert: {exc}".splitlines()[0], topic=msg.topic,
-                    partition=msg.partition, offset=msg.offset))
-                continue
-            aid = alert.alert_id.encode()
-            if delivered.get(aid) is not None:
-                counters.alerts_duplicate += 1
-                continue
-            outcome = await _deliver_one(alert, sender, log)
-            if outcome is None:
-                counters.alerts_delivered += 1
-                delivered[aid] = b"delivered"
-            else:
-                counters.alerts_dead_lettered += 1
-                await alerts_dlq.send(key=msg.key, value=msg.value, headers=dlq_headers(
-                    outcome, topic=msg.topic, partition=msg.partition, offset=msg.offset))
-                delivered[aid] = b"dead-lettered"
-
-    app.agent(alerts, name="deliver")(deliver)
-    names = (topics.EVENTS, topics.EVENTS_DLQ, topics.ALERTS, topics.ALERTS_DLQ,
+    names = (topics.EVENTS, topics.EVENTS_DLQ, topics.ALERTS,
              *(topics.REKEYED[k] for k in other_kinds))
-    return Topology(app=app, engine=engine, topic_names=names, counters=counters)
-
-
-async def _deliver_one(alert: Alert, sender: WebhookSender | None,
-                       log: logging.Logger) -> str | None:
-    """Deliver; return None on success or the dead-letter reason."""
-    if sender is None:
-        log_event(log, "alert", alert_id=alert.alert_id, detector=alert.detector,
-                  severity=alert.severity, key=alert.key, title=alert.title,
-                  explanation=alert.explanation)
-        return None
-    try:
-        status = await sender.send(alert)
-    except DeliveryError as exc:
-        log_event(log, "alert.dead_lettered", level=logging.ERROR, alert_id=alert.alert_id,
-                  destination=sender.name, reason=exc.reason, attempts=exc.attempts)
-        return exc.reason
-    log_event(log, "alert.delivered", alert_id=alert.alert_id, destination=sender.name,
-              status=status, detector=alert.detector, key=alert.key)
-    return None
-
+    return Topology(app=app, live=live, topic_names=names, counters=counters)

@@ -7,7 +7,7 @@ import faust
 from pipeline.kafka import MAX_MESSAGE_BYTES
 from pipeline.settings import WorkerSettings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "raw_topic"]
 
 
 def create_app(settings: WorkerSettings) -> faust.App:
@@ -15,6 +15,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=brokers,
+        broker_credentials=settings.kafka_security().faust_credentials(),
         store="memory://",
         datadir=str(settings.data_dir),
         processing_guarantee="at_least_once",
@@ -25,10 +26,18 @@ def create_app(settings: WorkerSettings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         table_standby_replicas=0,
-        web_enabled=False,
+        web_enabled=settings.web_port > 0,
+        web_port=settings.web_port or 6066,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
         web_tables_enabled=False,  # table contents are audit data
         producer_acks=-1,
         producer_linger=0.005,
         producer_max_request_size=MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
     )
+
+
+def raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    """A topic whose keys and values are bytes: the agents decode and validate themselves."""
+    return app.topic(name, key_serializer="raw", value_serializer="raw")

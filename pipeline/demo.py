@@ -7,6 +7,7 @@ the alert as the local webhook received it. Children die with the demo, even on 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import subprocess
@@ -16,9 +17,10 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from alerts.signing import verify
 from detectors.scenario import ScenarioSpec, generate
 from pipeline import topics
-from pipeline.broker import EmbeddedBroker, _die_with_parent
+from pipeline.broker import EmbeddedBroker, _die_with_parent, free_port
 from pipeline.dlq import read_dead_letters
 from pipeline.errors import PipelineError
 from pipeline.produce import produce_lines
@@ -65,7 +67,7 @@ class WorkerProcess:
                 for line in self.lines[seen:]:
                     if text in line:
                         try:
-                            return json.loads(line[line.index("{"):])  # type: ignore[no-any-return]
+                            return json.loads(line[line.index("{"):])
                         except ValueError:
                             return {"event": text}
                 seen = len(self.lines)
@@ -114,12 +116,17 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
             WebhookReceiver() as receiver:
         print(f"      broker on {broker.bootstrap}; webhook receiver on {receiver.url}")
         step(2, total, "starting the accessguard worker ...")
+        web_port = free_port()
+        key = os.urandom(24)  # a throwaway signing secret: the demo checks what it receives
+        secret = "whsec_" + base64.b64encode(key).decode()
         started = time.monotonic()
         worker = WorkerProcess({
             "ACCESSGUARD_BOOTSTRAP_SERVERS": broker.bootstrap,
             "ACCESSGUARD_WEBHOOK_URL": receiver.url,
             "ACCESSGUARD_SESSION_TIMEOUT_SECONDS": "6",
             "ACCESSGUARD_PARTITIONS": "2",
+            "ACCESSGUARD_WEB_PORT": str(web_port),
+            "ACCESSGUARD_WEBHOOK_SIGNING_SECRET": secret,
             "ACCESSGUARD_DATA_DIR": str(workdir / "worker"),
             "ACCESSGUARD_APP_ID": f"accessguard-demo-{os.getpid()}",
         }, workdir / "worker.log")
@@ -142,13 +149,14 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
             time.sleep(2.0)  # anything else (there should be nothing) has time to arrive
             got = receiver.accepted()
             for r in got:
-                print(render_received(r))
+                print(render_received(r, key))
             step(5, total, "reading the dead-letter topic ...")
             dead = asyncio.run(read_dead_letters(broker.bootstrap, topics.EVENTS_DLQ,
                                                  expect=len(BAD_INPUT), timeout_seconds=20))
             for d in dead:
                 print(f"      dead-lettered: {d.value[:48]!r}...\n"
-                      f"        reason: {d.reason} (from {d.headers.get('accessguard-source-topic')}"
+                      f"        reason: {d.reason} "
+                      f"(from {d.headers.get('accessguard-source-topic')}"
                       f" partition {d.headers.get('accessguard-source-partition')} offset "
                       f"{d.headers.get('accessguard-source-offset')})")
         finally:
@@ -163,14 +171,15 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
     return 0 if ok else 1
 
 
-def render_received(r: Received) -> str:
+def render_received(r: Received, key: bytes | None = None) -> str:
     """An alert as the webhook received it, laid out for a person."""
-    a = r.json()
+    body = r.json()
+    a = body["data"]["alert"]
     ev = a.get("evidence", {})
     ids = a.get("event_ids", [])
     lines = [
         "",
-        f"  ┌─ ALERT  {a['severity'].upper()}  {a['detector']}",
+        f"  ┌─ ALERT  {a['severity'].upper()}  {a['detector']}   ({body['type']})",
         f"  │ {a['title']}",
         f"  │ {a['explanation']}",
         f"  │ user        {a.get('user')}",
@@ -179,8 +188,21 @@ def render_received(r: Received) -> str:
         f"  │ last seen   {a['last_seen']}",
         f"  │ evidence    {', '.join(f'{k}={v}' for k, v in ev.items())}",
         f"  │ events      {', '.join(ids[:3])}{' ...' if len(ids) > 3 else ''} ({len(ids)})",
-        f"  │ alert id    {a['alert_id']} (sent as Idempotency-Key: "
-        f"{r.headers.get('idempotency-key', r.headers.get('Idempotency-Key'))})",
+        f"  │ alert id    {a['alert_id']} (Idempotency-Key: {_header(r, 'idempotency-key')})",
+        f"  │ signature   {_signature(r, key)}",
         "  └─",
     ]
     return "\n".join(lines)
+
+
+def _header(r: Received, name: str) -> str | None:
+    return next((v for k, v in r.headers.items() if k.lower() == name), None)
+
+
+def _signature(r: Received, key: bytes | None) -> str:
+    if not _header(r, "webhook-signature"):
+        return "none"
+    if key is None:
+        return "present (not checked)"
+    ok = verify(r.headers, r.body, key)
+    return ("valid" if ok else "INVALID") + " (Standard Webhooks, HMAC-SHA256)"

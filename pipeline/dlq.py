@@ -40,7 +40,7 @@ async def read_dead_letters(bootstrap: str, topic: str, *, timeout_seconds: floa
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_seconds
         while loop.time() < deadline:
-            if expect is None and all(await consumer.position(tp) >= ends[tp] for tp in parts):
+            if expect is None and await _at_end(consumer, ends):
                 break
             if expect is not None and len(out) >= expect:
                 break
@@ -52,3 +52,10 @@ async def read_dead_letters(bootstrap: str, topic: str, *, timeout_seconds: floa
     finally:
         await consumer.stop()
     return out
+
+
+async def _at_end(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True

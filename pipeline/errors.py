@@ -5,7 +5,7 @@
     AccessGuardError (detectors.errors)
     └── PipelineError
         ├── BrokerError       the embedded broker did not start, or a cluster is unreachable
-        └── UsageError        a command was given something it cannot use (missing file, bad address)
+        └── UsageError        a command got input it cannot use (missing file, bad address)
 """
 
 from __future__ import annotations

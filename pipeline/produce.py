@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from detectors.errors import EventError
 from detectors.events import parse_event
 from pipeline import topics
-from pipeline.kafka import make_producer
+from pipeline.kafka import PLAINTEXT, KafkaSecurity, make_producer
 from pipeline.progress import Progress
 
 __all__ = ["ProduceSummary", "produce_lines"]
@@ -28,10 +28,11 @@ class ProduceSummary:
 async def produce_lines(
     bootstrap: str, lines: Iterable[bytes], *, topic: str = topics.EVENTS,
     total: int | None = None, progress: Progress | None = None, validate: bool = True,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> ProduceSummary:
     """Validate each line (unless ``validate`` is off, for tests of bad input) and send it."""
     summary = ProduceSummary()
-    producer = await make_producer(bootstrap)
+    producer = await make_producer(bootstrap, security=security)
     pending: list[asyncio.Future[object]] = []
     try:
         for n, line in enumerate(lines, 1):

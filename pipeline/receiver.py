@@ -58,7 +58,7 @@ class WebhookReceiver:
                 self.send_header("content-length", "0")
                 self.end_headers()
 
-            def do_GET(self) -> None:  # noqa: N802 - a health check for containers
+            def do_GET(self) -> None:
                 self.send_response(200 if self.path == "/health" else 404)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -44,4 +44,4 @@ def encode_state(state: dict[str, Any]) -> bytes:
 
 
 def decode_state(raw: bytes | None) -> dict[str, Any] | None:
-    return None if raw is None else json.loads(raw)  # type: ignore[no-any-return]
+    return None if raw is None else json.loads(raw)

@@ -6,10 +6,14 @@ Secrets (the webhook URL) are ``SecretStr``: they print as ``**********``.
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.kafka import KafkaSecurity
 
 __all__ = ["WorkerSettings", "parse_bootstrap"]
 
@@ -32,6 +36,13 @@ class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACCESSGUARD_", extra="ignore")
 
     bootstrap_servers: str = Field("127.0.0.1:9092", description="host:port[,host:port]")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = Field(None, description="CA bundle to trust the brokers with")
+    ssl_certfile: Path | None = Field(None, description="client certificate (mutual TLS)")
+    ssl_keyfile: Path | None = Field(None, description="client key (mutual TLS)")
     app_id: str = Field("accessguard", description="consumer group and table name prefix")
     config_path: Path | None = Field(None, description="detector config YAML; default: built-in")
     webhook_url: SecretStr | None = Field(None, description="where alerts are POSTed (secret)")
@@ -41,10 +52,34 @@ class WorkerSettings(BaseSettings):
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     batch_max_events: int = Field(1000, ge=1, description="events per processing batch")
     batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
+    web_port: int = Field(6066, ge=0, le=65535,
+                          description="/metrics, /health, /ready; 0 turns the server off")
+    web_host: str = Field("127.0.0.1", description="address the web server binds")
+    config_reload_seconds: float = Field(
+        5.0, ge=0, description="how often the config file is checked for changes; 0: never")
+    model_checkpoint_seconds: float = Field(
+        60.0, ge=0, description="how often shared online models are checkpointed; 0: only at stop")
     data_dir: Path = Field(Path(".accessguard"), description="worker scratch directory")
     log_level: str = Field("info")
+    archive_dir: Path | None = Field(None, description="tamper-evident archive root; unset: off")
+    archive_key_file: Path | None = Field(
+        None, description="Ed25519 signing key file (else ACCESSGUARD_ARCHIVE_SIGNING_KEY)")
+    archive_segment_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    archive_segment_seconds: float = Field(3600.0, gt=0)
+    worker_name: str = Field(default_factory=socket.gethostname,
+                             description="unique per worker process: names its archive chain")
     delivery_attempts: int = Field(6, ge=1)
     delivery_max_backoff_seconds: float = Field(30.0, gt=0)
+
+    def kafka_security(self) -> KafkaSecurity:
+        return KafkaSecurity(
+            protocol=self.security_protocol, sasl_mechanism=self.sasl_mechanism,
+            username=self.sasl_username,
+            password=self.sasl_password.get_secret_value() if self.sasl_password else None,
+            cafile=str(self.ssl_cafile) if self.ssl_cafile else None,
+            certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
+            keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
+        )
 
     @field_validator("bootstrap_servers")
     @classmethod

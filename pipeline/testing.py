@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from pipeline.broker import free_port
 from pipeline.demo import WorkerProcess
 
 __all__ = ["committed_total", "start_worker", "wait_committed"]
@@ -24,6 +25,7 @@ def start_worker(bootstrap: str, workdir: Path, *, app_id: str, webhook_url: str
         "ACCESSGUARD_DATA_DIR": str(workdir / "data"),
         "ACCESSGUARD_APP_ID": app_id,
         "ACCESSGUARD_DELIVERY_MAX_BACKOFF_SECONDS": "1",
+        "ACCESSGUARD_WEB_PORT": str(free_port()),
         **(extra_env or {}),
     }
     if webhook_url:

@@ -41,7 +41,9 @@ def test_worker_points_at_kafka_and_sink_and_waits_for_them() -> None:
     assert env["ACCESSGUARD_WEBHOOK_URL"] == f"http://webhook-sink:{sink_port}/hook"
     assert worker["depends_on"] == {"kafka": {"condition": "service_healthy"},
                                     "webhook-sink": {"condition": "service_healthy"}}
-    assert env["ACCESSGUARD_DATA_DIR"] in worker["healthcheck"]["test"][-1]
+    port = env["ACCESSGUARD_WEB_PORT"]
+    assert f"127.0.0.1:{port}/ready" in worker["healthcheck"]["test"][-1]
+    assert f"{port}:{port}" in worker["ports"] and env["ACCESSGUARD_WEB_HOST"] == "0.0.0.0"
 
 
 def test_every_service_has_a_health_check() -> None:
@@ -50,7 +52,8 @@ def test_every_service_has_a_health_check() -> None:
 
 
 def test_no_secrets_in_the_compose_file() -> None:
-    code = [ln.split("#")[0].lower() for ln in (ROOT / "docker-compose.yml").read_text().splitlines()]
+    text = (ROOT / "docker-compose.yml").read_text()
+    code = [ln.split("#")[0].lower() for ln in text.splitlines()]
     for word in ("password", "secret", "token", "api_key", "hooks.slack.com", "routing_key"):
         assert not any(word in ln for ln in code), word
 

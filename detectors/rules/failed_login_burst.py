@@ -82,7 +82,8 @@ class FailedLoginBurst(Detector[FailedLoginBurstConfig]):
         cfg = self.config
         first, last = burst[0][0], burst[-1][0]
         ips = tuple(dict.fromkeys(ip for _, _, ip in burst if ip))
-        where = f" from {', '.join(ips[:5])}" + (f" and {len(ips) - 5} more" if len(ips) > 5 else "")
+        more = f" and {len(ips) - 5} more" if len(ips) > 5 else ""
+        where = f" from {', '.join(ips[:5])}{more}"
         return Finding(
             detector=self.name,
             severity=cfg.severity,

@@ -23,6 +23,7 @@ COMMANDS = (
     "pipeline.cli.alerts",
     "pipeline.cli.silence",
     "pipeline.cli.archive",
+    "pipeline.cli.ingest",
     "pipeline.cli.replay",
     "pipeline.cli.config",
     "pipeline.cli.eval",

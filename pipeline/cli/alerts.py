@@ -31,6 +31,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("alert", metavar="ALERT_JSON", help="alert JSON file, '-' for stdin, or JSON")
     r.add_argument("--config", required=True, metavar="FILE")
     r.set_defaults(run=run_route_test)
+    d = cmds.add_parser("redrive", help="re-send dead-lettered alert messages",
+                        description="Uses the worker's settings (ACCESSGUARD_* environment, "
+                        "or the flags) to find Kafka, the config and the destinations.")
+    d.add_argument("--bootstrap-servers", "-b")
+    d.add_argument("--config", "-c", dest="config_path", type=Path)
+    d.add_argument("--app-id", help="the worker's app id (the redrive group is APP_ID-redrive)")
+    d.add_argument("--max", type=int, dest="limit", help="redrive at most N records")
+    d.add_argument("--dry-run", action="store_true", help="list what would be re-sent")
+    d.set_defaults(run=run_redrive)
+
+
+def run_redrive(args: argparse.Namespace) -> int:
+    import os
+
+    from alerts.delivery import Dispatcher
+    from alerts.destinations import build_senders
+    from pipeline.cli.worker import settings_from_args
+    from pipeline.config import load_app_config
+    from pipeline.redrive import RedriveSummary, redrive_dead_letters
+    from pipeline.worker import WEBHOOK_ENV, with_webhook_shortcut
+
+    settings = settings_from_args(args, ("bootstrap_servers", "config_path", "app_id"))
+    config = load_app_config(settings.config_path)
+    url = settings.webhook_url.get_secret_value() if settings.webhook_url else None
+    env = {**os.environ, **({WEBHOOK_ENV: url} if url else {})}
+    dispatcher = Dispatcher(build_senders(with_webhook_shortcut(config.alerts, url, settings),
+                                          env=env))
+
+    async def go() -> RedriveSummary:
+        try:
+            return await redrive_dead_letters(
+                settings.bootstrap_servers, dispatcher, group=f"{settings.app_id}-redrive",
+                limit=args.limit, dry_run=args.dry_run, security=settings.kafka_security())
+        finally:
+            await dispatcher.aclose()
+
+    s = asyncio.run(go())
+    print(f"redelivered {s.delivered}, failed again {s.failed_again} (dead-lettered anew), "
+          f"not redrivable {s.not_redrivable}")
+    return 1 if s.failed_again else 0
 
 
 def run_test(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run broker, worker, webhook receiver and a planted attack")
     p.add_argument("--users", type=int, default=50)
     p.add_argument("--hours", type=float, default=2.0, help="event-time span of the traffic")

@@ -87,7 +87,7 @@ def _run_ml_evaluate(args: argparse.Namespace, module: Any) -> int:
     if args.users < 10 or args.days < 7:
         raise ConfigError(["eval: needs --users of at least 10 and --days of at least 7"])
     config = load_config(args.config) if args.config else default_config()
-    section = config.detectors.behaviour_anomaly  # type: ignore[attr-defined]
+    section = config.detectors.behaviour_anomaly
     if args.model:
         section = section.model_copy(update={"model": args.model})
     rows = scenarios.generate_ml(scenarios.MlScenarioSpec(users=args.users, days=args.days,

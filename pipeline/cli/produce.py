@@ -10,7 +10,7 @@ from pathlib import Path
 from pipeline.errors import UsageError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("produce", help="send NDJSON access events to Kafka, keyed by user")
     p.add_argument("file", help="NDJSON file, or - for standard input")
     p.add_argument("--bootstrap-servers", "-b", help="host:port[,...] "
@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress("producing", total)
     summary = asyncio.run(produce_lines(settings.bootstrap_servers, lines,
                                         topic=args.topic or EVENTS, total=total,
-                                        progress=progress))
+                                        progress=progress,
+                                        security=settings.kafka_security()))
     print(f"sent {summary.sent}, rejected {len(summary.rejected)}")
     for n, reason in summary.rejected[:20]:
         print(f"  line {n}: {reason}", file=sys.stderr)

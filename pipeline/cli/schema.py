@@ -8,7 +8,7 @@ import json
 from detectors.events import event_json_schema
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="print the JSON Schema of the v1 access event")
     p.set_defaults(run=run)
 

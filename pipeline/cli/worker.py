@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from pipeline.errors import UsageError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "worker", help="run the pipeline against a Kafka cluster",
         description="Settings come from ACCESSGUARD_* environment variables; flags override. "

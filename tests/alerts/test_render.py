@@ -108,3 +108,19 @@ def test_bad_secrets_are_refused_without_echoing_them() -> None:
         with pytest.raises(ValueError) as info:
             decode_secret(bad)
         assert bad not in str(info.value)
+
+
+def test_our_receiver_side_verify_agrees_with_the_reference_package() -> None:
+    import base64
+
+    from alerts.signing import signature_headers, verify
+
+    key = b"0123456789abcdef0123"
+    body = b'{"type":"alert.trigger"}'
+    now = int(time.time())  # the reference package checks freshness against the wall clock
+    headers = signature_headers("msg_42", now, body, [key])
+    secret = "whsec_" + base64.b64encode(key).decode()
+    assert Webhook(secret).verify(body, headers) == {"type": "alert.trigger"}
+    assert verify(headers, body, key)
+    assert not verify(headers, body + b" ", key)
+    assert not verify({**headers, "webhook-id": "msg_43"}, body, key)

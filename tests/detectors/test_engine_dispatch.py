@@ -56,7 +56,7 @@ def test_run_equals_stepping_every_kind(config: Config, events: list) -> None:
 
 
 def test_an_event_no_detector_takes_leaves_state_untouched() -> None:
-    engine = Engine(Config())
+    engine = Engine(Config(), only=[n for n in DETECTORS if n != "behaviour_anomaly"])
     state = {"failed_login_burst": {"wm": 0.0, "e": [], "open": None}}
     new, found = engine.step("source_ip", state, make_event(action="view"))
     assert new is state and found == []

@@ -30,3 +30,14 @@ def test_context_carries_sensitive_environments_and_the_geo_lookup() -> None:
     assert engine.context.geo is geo and engine.context.sensitive_environments == ("pci",)
     found = list(engine.run([make_event(environment="pci"), make_event(environment="production")]))
     assert [(f.detector, f.evidence["environment"]) for f in found] == [("mfa_missing", "pci")]
+
+
+
+def test_accepts_tells_whether_a_kind_would_look_at_an_event() -> None:
+    engine = Engine(Config())
+    view = make_event(action="view", resource="wiki/x", environment="production")
+    failed = make_event(outcome="failure", environment="production")
+    assert engine.accepts("source_ip", failed) and not engine.accepts("source_ip", view)
+    assert engine.accepts("user", failed)
+    state, found = engine.step("source_ip", None, view)
+    assert state is None and found == []  # what accepts() promised

@@ -12,8 +12,14 @@ from pipeline import topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.dlq import read_dead_letters
 from pipeline.produce import produce_lines
-from pipeline.receiver import WebhookReceiver
+from pipeline.receiver import Received, WebhookReceiver
 from pipeline.testing import start_worker, wait_committed
+
+
+def alert_of(r: Received) -> dict:
+    body = r.json()
+    assert body["type"] == "alert.trigger"
+    return body["data"]["alert"]  # type: ignore[no-any-return]
 
 
 def send(broker: EmbeddedBroker, lines: list[bytes], *, validate: bool = True) -> None:
@@ -37,9 +43,9 @@ def test_planted_attack_gives_exactly_the_expected_alert_and_benign_traffic_none
         wait_committed(broker.bootstrap, "e2e-1", topics.EVENTS, len(events))
     finally:
         assert worker.stop() == 0
-    assert {r.json()["alert_id"] for r in got} == expected
+    assert {alert_of(r)["alert_id"] for r in got} == expected
     assert len(receiver.received) == 1
-    alert = got[0].json()
+    alert = alert_of(got[0])
     assert alert["user"] == "user007" and alert["source_ips"] == ["198.51.100.66"]
     assert alert["evidence"] == {"count": 5, "threshold": 5, "window_seconds": 300.0,
                                  "span_seconds": 30.0}
@@ -64,7 +70,7 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_still_alert(
                                              timeout_seconds=30))
     finally:
         worker.stop()
-    assert len(got) == 1 and got[0].json()["user"] == "bob"
+    assert len(got) == 1 and alert_of(got[0])["user"] == "bob"
     reasons = {d.value: d.reason for d in dead}
     assert len(dead) == 5 and set(reasons) == set(bad)  # the original bytes, untouched
     assert reasons[bad[0]].startswith("not UTF-8")
@@ -88,14 +94,16 @@ def test_state_is_recovered_from_the_changelog_after_a_restart(
     finally:
         assert worker.stop() == 0
     assert receiver.received == []
+    assert (tmp_path / "data" / "models" / "behaviour_anomaly.ckpt").is_file()
     worker = start_worker(broker.bootstrap, tmp_path, app_id="e2e-3", webhook_url=receiver.url)
     try:
+        assert worker.wait_for("models.restored", 1)["models"] == ["behaviour_anomaly"]
         send(broker, [failures[4].to_json()])
         got = receiver.wait_for(1, 30)
     finally:
         worker.stop()
     assert len(got) == 1
-    assert got[0].json()["event_ids"] == [ev.event_id for ev in failures]
+    assert alert_of(got[0])["event_ids"] == [ev.event_id for ev in failures]
 
 
 def test_a_resent_event_is_not_counted_twice(
@@ -106,10 +114,10 @@ def test_a_resent_event_is_not_counted_twice(
     worker = start_worker(broker.bootstrap, tmp_path, app_id="e2e-4", webhook_url=receiver.url,
                           partitions=1)
     try:
-        send(broker, lines + [lines[-1]])  # a producer retry of the 4th failure
+        send(broker, [*lines, lines[-1]])  # a producer retry of the 4th failure
         sentinel = [make_event(ts=i, outcome="failure", user="erin").to_json() for i in range(5)]
         send(broker, sentinel)
         got = receiver.wait_for(1, 30)
     finally:
         worker.stop()
-    assert [r.json()["user"] for r in got] == ["erin"]
+    assert [alert_of(r)["user"] for r in got] == ["erin"]

@@ -52,7 +52,7 @@ def test_repeats_extend_the_incident_instead_of_firing_again() -> None:
 
 
 def test_a_new_burst_after_a_quiet_gap_is_a_new_incident() -> None:
-    found = run([0, 10, 20, 30, 40] + [1000, 1010, 1020, 1030, 1040])
+    found = run([0, 10, 20, 30, 40, 1000, 1010, 1020, 1030, 1040])
     assert len(found) == 2 and found[0].alert_id != found[1].alert_id
 
 

@@ -1,0 +1,151 @@
+"""Soak: one worker for N minutes at half of its max rate; is its memory flat?
+
+    python benchmarks/soak.py [--minutes 30] [--rate EVENTS_PER_S]
+
+Without ``--rate`` the max rate is measured first (benchmarks/run.py's pre-loaded pipeline
+measure) and half of it is used. The scenario's events are replayed in cycles, each cycle
+with fresh event ids and shifted a scenario span later in event time, so state keeps moving
+like live traffic; a brute-force burst every second keeps alerts flowing to a local webhook.
+The worker's RSS is sampled every 10 s; memory counts as flat when no sample after the
+warm-up (the first fifth of the run, at least one sample) exceeds the first sample after it
+by more than 10 %. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import run as bench
+from benchmarks.harness import keyed_lines, load_average, rss_bytes, scenario_events
+from detectors.events import AccessEvent
+from detectors.findings import utc
+from pipeline import topics
+from pipeline.broker import EmbeddedBroker
+from pipeline.kafka import ensure_topics, make_producer
+from pipeline.receiver import WebhookReceiver
+
+SAMPLE_SECONDS = 10.0
+FLAT = 0.10
+
+
+def cycles(events: Sequence[AccessEvent]) -> Iterator[tuple[bytes, bytes]]:
+    """The events forever: cycle *c* has ids suffixed ``-cC`` and times shifted by c spans."""
+    first, last = events[0].ts, events[-1].ts
+    span = last - first + 1.0
+    yield from keyed_lines(events)
+    for c in itertools.count(1):
+        for ev in events:
+            doc: dict[str, Any] = json.loads(ev.to_json())
+            doc["event_id"] = f"{ev.event_id}-c{c}"
+            doc["timestamp"] = utc(ev.ts + c * span).isoformat()
+            yield ev.user.encode(), json.dumps(doc, separators=(",", ":")).encode()
+
+
+def flat_verdict(samples: Sequence[tuple[float, int]], warmup_seconds: float
+                 ) -> tuple[bool, float, int]:
+    """(flat?, worst growth over the baseline, baseline bytes) for (seconds, rss) samples.
+
+    >>> flat_verdict([(0, 90), (10, 100), (20, 104), (30, 109)], 10)
+    (True, 0.09, 100)
+    >>> flat_verdict([(0, 90), (10, 100), (20, 120)], 10)[0]
+    False
+    """
+    after = [rss for t, rss in samples if t >= warmup_seconds] or [samples[-1][1]]
+    base = after[0]
+    growth = round(max(after) / base - 1, 4)
+    return growth <= FLAT, growth, base
+
+
+async def soak(bootstrap: str, pid: int, stream: Iterator[tuple[bytes, bytes]], rate: float,
+               seconds: float) -> list[tuple[float, int]]:
+    producer = await make_producer(bootstrap)
+    pending: list[asyncio.Future[Any]] = []
+    samples: list[tuple[float, int]] = []
+    start = time.monotonic()
+    sent, bursts = 0, 0
+    next_sample = 0.0
+    try:
+        while (elapsed := time.monotonic() - start) < seconds:
+            for _ in range(int(elapsed * rate) - sent):
+                key, value = next(stream)
+                pending.append(await producer.send(topics.EVENTS, value=value, key=key))
+                sent += 1
+            if elapsed >= bursts + 0.5:
+                for ev in bench.burst(bursts, time.time()):
+                    pending.append(await producer.send(topics.EVENTS, value=ev.to_json(),
+                                                       key=ev.user.encode()))
+                bursts += 1
+            if elapsed >= next_sample:
+                samples.append((elapsed, rss_bytes(pid)))
+                print(f"  t={elapsed:6.0f} s  rss={samples[-1][1] / 2**20:7.1f} MiB  "
+                      f"sent={sent}", flush=True)
+                next_sample += SAMPLE_SECONDS
+            if len(pending) > 2000:
+                await asyncio.gather(*pending)
+                pending.clear()
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*pending)
+        samples.append((time.monotonic() - start, rss_bytes(pid)))
+    finally:
+        await producer.stop()
+    return samples
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--rate", type=float, help="events/s (default: half of the measured max)")
+    ap.add_argument("--users", type=int, default=600)
+    ap.add_argument("--hours", type=float, default=4.0)
+    ns = ap.parse_args(argv)
+    la = load_average()
+    print(f"soak: {ns.minutes:g} min; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}; "
+          f"started {datetime.now().isoformat(timespec='seconds')}", flush=True)
+    events = scenario_events(ns.users, ns.hours)
+    with tempfile.TemporaryDirectory(prefix="accessguard-soak-") as tmp:
+        run = bench.Run(Path(tmp), None)
+        rate = ns.rate
+        if rate is None:
+            print("measuring the max rate (pre-loaded topic, one worker) ...", flush=True)
+            top = bench.preloaded_worker_rate(run, "soak-max", keyed_lines(events), len(events),
+                                              20.0)
+            rate = top.eps / 2
+            print(f"  max {top.text()}; soaking at {rate:.0f} events/s", flush=True)
+        with EmbeddedBroker() as broker, WebhookReceiver() as receiver:
+            asyncio.run(ensure_topics(broker.bootstrap, topics.ALL,
+                                      partitions=bench.PARTITIONS))
+            worker = run.start_worker(broker.bootstrap, bench.group_id("soak"),
+                                      webhook_url=receiver.url)
+            try:
+                samples = asyncio.run(soak(broker.bootstrap, worker.proc.pid, cycles(events),
+                                           rate, ns.minutes * 60))
+            finally:
+                worker.stop()
+            alerts = len(receiver.accepted())
+    warmup = max(ns.minutes * 60 / 5, SAMPLE_SECONDS)
+    flat, growth, base = flat_verdict(samples, warmup)
+    series = ", ".join(f"{t:.0f}s:{rss / 2**20:.1f}" for t, rss in samples)
+    print(f"rss series (MiB): {series}")
+    print(f"{alerts} webhook posts received; after {warmup:.0f} s of warm-up the RSS "
+          f"baseline is {base / 2**20:.1f} MiB, worst growth {growth:+.1%}: "
+          f"{'flat within 10 %' if flat else 'NOT flat (grew more than 10 %)'}")
+    print(json.dumps({"soak_minutes": ns.minutes, "rate_eps": round(rate, 1),
+                      "rss_baseline_mib": round(base / 2**20, 1), "rss_growth": growth,
+                      "flat": flat, "load_average": [round(x, 2) for x in load_average()]}))
+    return 0 if flat else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

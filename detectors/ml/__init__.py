@@ -1,0 +1,1 @@
+"""Online behavioural anomaly detection: per-user baselines plus one shared River model."""
