@@ -197,8 +197,9 @@ def _run_diff(args: argparse.Namespace, lines: Iterable[bytes], old_cfg: AppConf
     old = list(run_engine(_engine(old_cfg, args), events, old_summary))
     new = list(run_engine(_engine(new_cfg, args), events, new_summary))
     diff = diff_findings(old, new)
-    cfg_changes = config_changes(old_cfg.detectors.model_dump(mode="json"),
-                                 new_cfg.detectors.model_dump(mode="json"))
+    # The raw alerts: section (if the detector model carries it) is compared as AlertsConfig.
+    cfg_changes = config_changes(old_cfg.detectors.model_dump(mode="json", exclude={"alerts"}),
+                                 new_cfg.detectors.model_dump(mode="json", exclude={"alerts"}))
     alerts_differ = old_cfg.alerts != new_cfg.alerts
     seconds = time.perf_counter() - started
     if args.output == "ndjson":
