@@ -74,6 +74,11 @@ class Detector(ABC, Generic[C]):
     key_kind: ClassVar[KeyKind]
     key_kinds: ClassVar[tuple[KeyKind, ...]] = ()
     config_model: ClassVar[type[DetectorConfig]]
+    #: What ``accepts`` needs, for the engine's dispatch index: the actions and outcomes of
+    #: every event it can accept (None: any). A promise, checked by the contract tests;
+    #: ``accepts`` still decides.
+    accepts_actions: ClassVar[frozenset[str] | None] = None
+    accepts_outcomes: ClassVar[frozenset[str] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

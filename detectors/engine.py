@@ -12,6 +12,12 @@ state under its name in each kind's table. Settings beyond a detector's own sect
 sensitive environments) and the injected geo lookup reach it as a
 :class:`~detectors.base.DetectorContext`.
 
+Dispatch. Each event only visits the detectors that could accept it: the engine indexes
+them by (key kind, action, outcome), using what each detector class declares in
+``accepts_actions``/``accepts_outcomes``, and then asks ``accepts`` as before. Replay of
+every rule detector spends much of its time here, so the hot path avoids per-event lookups
+and allocations (bound methods in a tuple per index entry, key getters per kind).
+
 Fusion with the behavioural model: for user-keyed events ``behaviour_anomaly`` runs first and
 its score of the event is kept. Every other user-keyed finding then carries ``anomaly_score``
 (and ``anomaly_threshold``) in its evidence; a detector whose section sets
@@ -25,9 +31,11 @@ are scored in another agent). Shared models are saved and loaded with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from hashlib import blake2b
+from operator import attrgetter
 from typing import Any
 
 from detectors.base import Detector, DetectorContext
@@ -44,10 +52,28 @@ KeyState = dict[str, Any]
 
 #: How many recent event ids per key are remembered for duplicate detection.
 SEEN_IDS = 16
+#: Distinct (kind, action, outcome) dispatch entries kept; actions are open-ended words.
+MAX_DISPATCH_ENTRIES = 4096
+
+_KEY_GETTERS: dict[KeyKind, Callable[[AccessEvent], str | None]] = {
+    "user": attrgetter("user"),
+    "source_ip": attrgetter("source_ip"),
+    "credential": attrgetter("credential_id"),
+}
+
+# (name, accepts, step, detector) of one detector, bound once.
+_Plan = tuple[tuple[str, Callable[[AccessEvent], bool], Callable[..., Any], Detector], ...]
 
 
+@lru_cache(maxsize=1024)  # each event is hashed once per key kind: the repeats hit
 def _short_id(event_id: str) -> str:
     return blake2b(event_id.encode(), digest_size=8).hexdigest()
+
+
+def _may_accept(det: Detector, action: str, outcome: str) -> bool:
+    actions, outcomes = det.accepts_actions, det.accepts_outcomes
+    return ((actions is None or action in actions)
+            and (outcomes is None or outcome in outcomes))
 
 
 class Engine:
@@ -83,6 +109,7 @@ class Engine:
         for dets in by_kind.values():  # the ML score must be known before rules are fused
             dets.sort(key=lambda d: not isinstance(d, BehaviourAnomaly))
         self._by_kind = by_kind
+        self._dispatch: dict[tuple[KeyKind, str, str], _Plan] = {}
 
     @property
     def key_kinds(self) -> tuple[KeyKind, ...]:
@@ -106,7 +133,10 @@ class Engine:
         """Whether any detector of ``kind`` looks at ``event``. When none does, :meth:`step`
         leaves the key's state as it was, so a stream need not forward the event to that
         kind's topic nor write the key's state back."""
-        return any(det.accepts(event) for det in self._by_kind.get(kind, ()))
+        plan = self._dispatch.get((kind, event.action, event.outcome))
+        if plan is None:
+            plan = self._plan(kind, event.action, event.outcome)
+        return any(accepts(event) for _, accepts, _, _ in plan)
 
     def step(
         self, kind: KeyKind, state: KeyState | None, event: AccessEvent
@@ -116,32 +146,52 @@ class Engine:
         An event that no detector of this kind accepts leaves the state untouched (a key only
         such events touch keeps no state): duplicates of it could change nothing anyway.
         """
-        dets = [det for det in self._by_kind.get(kind, ()) if det.accepts(event)]
-        if not dets:
-            return state, []
-        st: KeyState = state if state is not None else {}
-        seen: list[str] = st.setdefault("_seen", [])
-        sid = _short_id(event.event_id)
-        if sid in seen:
-            return st, []
-        seen.append(sid)
-        if len(seen) > SEEN_IDS:
-            del seen[0]
+        plan = self._dispatch.get((kind, event.action, event.outcome))
+        if plan is None:
+            plan = self._plan(kind, event.action, event.outcome)
+        return self._step_plan(plan, state, event)
+
+    @staticmethod
+    def _step_plan(plan: _Plan, state: KeyState | None, event: AccessEvent
+                   ) -> tuple[KeyState | None, list[Finding]]:
+        st: KeyState | None = None
         findings: list[Finding] = []
         ml: BehaviourAnomaly | None = None
-        for det in dets:
-            new, found = det.step(st.get(det.name), event)
+        for name, accepts, det_step, det in plan:
+            if not accepts(event):
+                continue
+            if st is None:  # the first detector that takes the event: duplicate check
+                st = state if state is not None else {}
+                seen: list[str] | None = st.get("_seen")
+                if seen is None:
+                    seen = st["_seen"] = []
+                sid = _short_id(event.event_id)
+                if sid in seen:
+                    return st, []
+                seen.append(sid)
+                if len(seen) > SEEN_IDS:
+                    del seen[0]
+            new, found = det_step(st.get(name), event)
             if new is None:
-                st.pop(det.name, None)
+                st.pop(name, None)
             else:
-                st[det.name] = new
+                st[name] = new
             if isinstance(det, BehaviourAnomaly):
                 ml = det
             elif found and ml is not None and ml.last_score is not None and ml.model_ready:
                 found = _fuse(det, found, ml.last_score, ml.last_threshold, ml.last_flagged)
             if found:
                 findings.extend(found)
+        if st is None:
+            return state, findings
         return st, findings
+
+    def _plan(self, kind: KeyKind, action: str, outcome: str) -> _Plan:
+        plan = tuple((det.name, det.accepts, det.step, det) for det in self._by_kind.get(kind, ())
+                     if _may_accept(det, action, outcome))
+        if len(self._dispatch) < MAX_DISPATCH_ENTRIES:
+            self._dispatch[(kind, action, outcome)] = plan
+        return plan
 
     def checkpoint(self) -> dict[str, bytes]:
         """Shared model state of every detector that has one, by detector name."""
@@ -156,19 +206,33 @@ class Engine:
                     d.restore(saved[d.name])
 
     def run(self, events: Iterable[AccessEvent]) -> Iterator[Finding]:
-        """Run every key kind over events in the order given, with in-memory state."""
+        """Run every key kind over events in the order given, with in-memory state.
+
+        Kinds none of whose detectors could take an event's (action, outcome) are skipped
+        for it: their ``step`` would leave the state as it is and find nothing.
+        """
         tables: dict[KeyKind, dict[str, KeyState]] = {k: {} for k in self._by_kind}
+        routes: dict[tuple[str, str], list[tuple[Callable[[AccessEvent], str | None],
+                                                 dict[str, KeyState], _Plan]]] = {}
+        step = self._step_plan
         for event in events:
-            for kind, table in tables.items():
-                key = self.key_for(kind, event)
+            route = routes.get((event.action, event.outcome))
+            if route is None:
+                route = [(_KEY_GETTERS[kind], table, plan) for kind, table in tables.items()
+                         if (plan := self._plan(kind, event.action, event.outcome))]
+                if len(routes) < MAX_DISPATCH_ENTRIES:
+                    routes[(event.action, event.outcome)] = route
+            for key_of, table, plan in route:
+                key = key_of(event)
                 if key is None:
                     continue
-                new, found = self.step(kind, table.get(key), event)
+                new, found = step(plan, table.get(key), event)
                 if new is None:
                     table.pop(key, None)
                 else:
                     table[key] = new
-                yield from found
+                if found:
+                    yield from found
 
 
 def _fuse(

@@ -75,6 +75,7 @@ class CredentialHygiene(Detector[CredentialHygieneConfig]):
     name = "credential_hygiene"
     key_kind = "credential"
     config_model = CredentialHygieneConfig
+    accepts_outcomes = frozenset({"success"})
 
     def accepts(self, event: AccessEvent) -> bool:
         return event.outcome == "success" and event.credential_id is not None

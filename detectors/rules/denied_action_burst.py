@@ -44,6 +44,7 @@ class DeniedActionBurst(Detector[DeniedActionBurstConfig]):
     name = "denied_action_burst"
     key_kind = "user"
     config_model = DeniedActionBurstConfig
+    accepts_outcomes = frozenset({"denied"})
 
     def accepts(self, event: AccessEvent) -> bool:
         return event.outcome == "denied"

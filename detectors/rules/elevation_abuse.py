@@ -85,6 +85,7 @@ class ElevationAbuse(Detector[ElevationAbuseConfig]):
     name = "elevation_abuse"
     key_kind = "user"
     config_model = ElevationAbuseConfig
+    accepts_outcomes = frozenset({"success"})
 
     def __init__(self, config: ElevationAbuseConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

@@ -42,6 +42,8 @@ class FailedLoginBurst(Detector[FailedLoginBurstConfig]):
     name = "failed_login_burst"
     key_kind = "user"
     config_model = FailedLoginBurstConfig
+    accepts_actions = frozenset({"login"})
+    accepts_outcomes = frozenset({"failure"})
 
     def accepts(self, event: AccessEvent) -> bool:
         return event.outcome == "failure" and event.action == "login"

@@ -69,6 +69,8 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
     key_kind = "user"
     key_kinds = ("user", "source_ip")
     config_model = FailureThenSuccessConfig
+    accepts_actions = frozenset({"login"})
+    accepts_outcomes = frozenset({"success", "failure"})
 
     def __init__(self, config: FailureThenSuccessConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

@@ -67,6 +67,8 @@ class ImpossibleTravel(Detector[ImpossibleTravelConfig]):
     name = "impossible_travel"
     key_kind = "user"
     config_model = ImpossibleTravelConfig
+    accepts_actions = frozenset({"login"})
+    accepts_outcomes = frozenset({"success"})
 
     def accepts(self, event: AccessEvent) -> bool:
         return event.action == "login" and event.outcome == "success"

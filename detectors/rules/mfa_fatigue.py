@@ -52,6 +52,7 @@ class MfaFatigue(Detector[MfaFatigueConfig]):
     name = "mfa_fatigue"
     key_kind = "user"
     config_model = MfaFatigueConfig
+    accepts_actions = frozenset({"mfa"})
 
     def accepts(self, event: AccessEvent) -> bool:
         return event.action == "mfa"

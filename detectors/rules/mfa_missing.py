@@ -39,6 +39,8 @@ class MfaMissing(Detector[MfaMissingConfig]):
     name = "mfa_missing"
     key_kind = "user"
     config_model = MfaMissingConfig
+    accepts_actions = frozenset({"login"})
+    accepts_outcomes = frozenset({"success"})
 
     def __init__(self, config: MfaMissingConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

@@ -60,6 +60,8 @@ class NewSource(Detector[NewSourceConfig]):
     name = "new_source"
     key_kind = "user"
     config_model = NewSourceConfig
+    accepts_actions = frozenset({"login"})
+    accepts_outcomes = frozenset({"success"})
 
     def accepts(self, event: AccessEvent) -> bool:
         return event.action == "login" and event.outcome == "success"

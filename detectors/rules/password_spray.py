@@ -50,6 +50,8 @@ class PasswordSpray(Detector[PasswordSprayConfig]):
     name = "password_spray"
     key_kind = "source_ip"
     config_model = PasswordSprayConfig
+    accepts_actions = frozenset({"login"})
+    accepts_outcomes = frozenset({"failure"})
 
     def accepts(self, event: AccessEvent) -> bool:
         return event.outcome == "failure" and event.action == "login"

@@ -94,6 +94,7 @@ class PolicyViolation(Detector[PolicyViolationConfig]):
     name = "policy_violation"
     key_kind = "user"
     config_model = PolicyViolationConfig
+    accepts_outcomes = frozenset({"success"})
 
     def __init__(self, config: PolicyViolationConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

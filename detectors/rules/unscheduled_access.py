@@ -194,6 +194,7 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
     name = "unscheduled_access"
     key_kind = "user"
     config_model = UnscheduledAccessConfig
+    accepts_outcomes = frozenset({"success"})
 
     def __init__(self, config: UnscheduledAccessConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

@@ -24,6 +24,8 @@ COMMANDS = (
     "pipeline.cli.silence",
     "pipeline.cli.archive",
     "pipeline.cli.ingest",
+    "pipeline.cli.replay",
+    "pipeline.cli.config",
     "pipeline.cli.eval",
 )
 

@@ -9,6 +9,8 @@ def test_eval_ml_prints_the_figures(capsys) -> None:
     assert "off_hours_bulk_reads" in out
 
 
-def test_eval_without_a_target_is_an_error(capsys) -> None:
-    assert main(["eval"]) == 2
-    assert "only --ml" in capsys.readouterr().err
+def test_eval_without_ml_scores_the_rule_detectors(capsys) -> None:
+    assert main(["eval", "--users", "20", "--hours", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "PRECISION" in out and "failed_login_burst" in out
+    assert "behaviour_anomaly" not in out

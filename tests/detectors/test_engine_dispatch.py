@@ -1,0 +1,63 @@
+"""The engine's dispatch index: declarations hold, and results equal undispatched stepping."""
+
+import pytest
+
+from detectors.config import Config
+from detectors.engine import Engine
+from detectors.registry import DETECTORS
+from detectors.scenario import ATTACKS, ScenarioSpec, generate, policy_config
+from detectors.testing import make_event
+
+
+@pytest.fixture(scope="module")
+def events() -> list:
+    spec = ScenarioSpec(users=30, hours=3, seed=11, attacks=ATTACKS, policy_traffic=True)
+    return [ev for ev, _ in generate(spec)]
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_declared_actions_and_outcomes_cover_everything_accepts_takes(name: str, events: list
+                                                                      ) -> None:
+    cls = DETECTORS[name]
+    det = cls(getattr(policy_config().detectors, name))
+    odd = [make_event(action=a, outcome=o, environment="production", credential_id="k1",
+                      resource="db/prod/x")
+           for a in ("login", "mfa", "view", "delete", "elevate", "token_use", "reboot")
+           for o in ("success", "failure", "denied")]
+    taken = [ev for ev in [*events, *odd] if det.accepts(ev)]
+    assert taken, f"{name} accepts none of the sample events"
+    for ev in taken:
+        assert cls.accepts_actions is None or ev.action in cls.accepts_actions
+        assert cls.accepts_outcomes is None or ev.outcome in cls.accepts_outcomes
+
+
+def _undispatched(engine: Engine, events: list) -> list:
+    """Reference: every kind, every event, through the public step."""
+    tables: dict = {k: {} for k in engine.key_kinds}
+    out = []
+    for ev in events:
+        for kind, table in tables.items():
+            key = engine.key_for(kind, ev)
+            if key is not None:
+                new, found = engine.step(kind, table.get(key), ev)
+                if new is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = new
+                out += found
+    return out
+
+
+@pytest.mark.parametrize("config", [policy_config(), Config()], ids=["policy", "default"])
+def test_run_equals_stepping_every_kind(config: Config, events: list) -> None:
+    ran = list(Engine(config).run(events))
+    assert ran
+    assert ran == _undispatched(Engine(config), events)
+
+
+def test_an_event_no_detector_takes_leaves_state_untouched() -> None:
+    engine = Engine(Config(), only=[n for n in DETECTORS if n != "behaviour_anomaly"])
+    state = {"failed_login_burst": {"wm": 0.0, "e": [], "open": None}}
+    new, found = engine.step("source_ip", state, make_event(action="view"))
+    assert new is state and found == []
+    assert engine.step("user", None, make_event(action="reboot", outcome="success")) == (None, [])
