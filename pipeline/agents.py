@@ -59,6 +59,22 @@ class Topology:
     counters: Counters
 
 
+#: Key of the tombstone that closes a changelog batch (see :func:`end_changelog_batches`).
+END_MARKER = b"\x00accessguard.end"
+
+
+async def end_changelog_batches(app: faust.App, table: Any, touched: set[int]) -> None:
+    """Work around a broker that reports a partition's end offset as its last record batch's
+    base offset + 1 (the embedded Tansu does): Faust's table recovery reads changelogs up to
+    that end, so state written in a multi-record batch could be lost on restart. Sending a
+    tombstone on its own, after the batch's state is flushed, makes every touched changelog
+    partition end in a one-record batch. Recovery deletes the (never present) marker key."""
+    await app.producer.flush()
+    for partition in sorted(touched):
+        table.send_changelog(partition, END_MARKER, None)
+    await app.producer.flush()
+
+
 def build_topology(
     app: faust.App,
     settings: WorkerSettings,
@@ -172,6 +188,8 @@ def build_topology(
                     vb = encode_state(st)
                     table.data[kb] = vb
                     table.send_changelog(partitions[key], kb, vb)
+            if settings.changelog_end_markers and states:
+                await end_changelog_batches(app, table, set(partitions.values()))
             await emit(found)
             audit.batch(trail)
             if sum(tally.values()) > 1:  # the first was logged in full

@@ -127,6 +127,7 @@ def run_demo(*, users: int = 50, hours: float = 2.0, seed: int = 42,
             "ACCESSGUARD_PARTITIONS": "2",
             "ACCESSGUARD_WEB_PORT": str(web_port),
             "ACCESSGUARD_WEBHOOK_SIGNING_SECRET": secret,
+            "ACCESSGUARD_CHANGELOG_END_MARKERS": "true",
             "ACCESSGUARD_DATA_DIR": str(workdir / "worker"),
             "ACCESSGUARD_APP_ID": f"accessguard-demo-{os.getpid()}",
         }, workdir / "worker.log")

@@ -53,6 +53,9 @@ class WorkerSettings(BaseSettings):
     batch_max_events: int = Field(1000, ge=1, description="events per processing batch")
     max_future_seconds: float = Field(
         86400.0, gt=0, description="events further ahead of the worker's clock are dead-lettered")
+    changelog_end_markers: bool = Field(
+        False, description="work around the embedded broker's end offsets (see agents.py); "
+        "real Kafka does not need it")
     fetch_max_wait_ms: int = Field(
         20, ge=1, le=1500, description="longest a consumer fetch waits for data (latency)")
     batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")

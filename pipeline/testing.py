@@ -26,6 +26,7 @@ def start_worker(bootstrap: str, workdir: Path, *, app_id: str, webhook_url: str
         "ACCESSGUARD_APP_ID": app_id,
         "ACCESSGUARD_DELIVERY_MAX_BACKOFF_SECONDS": "1",
         "ACCESSGUARD_WEB_PORT": str(free_port()),
+        "ACCESSGUARD_CHANGELOG_END_MARKERS": "true",  # the embedded broker's end offsets
         **(extra_env or {}),
     }
     if webhook_url:

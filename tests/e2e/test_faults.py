@@ -474,3 +474,37 @@ def test_a_flood_of_malformed_messages_is_dead_lettered_and_valid_ones_still_ale
         assert int(d.headers["accessguard-source-offset"]) >= 0
     assert all(d.reason.startswith("message is ") for d in dead if len(d.value) > MAX_EVENT_BYTES)
 
+
+
+# --- 4. state restored for every key after a restart -----------------------------------------
+
+def test_every_keys_state_is_restored_after_a_restart(
+    broker: EmbeddedBroker, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    """Many users' states written in one batch (one changelog batch on one partition), then a
+    restart: each user's fifth failure must still complete its burst. Guards table recovery
+    against the embedded broker's understated end offsets (recovery reads to the end offset):
+    without ACCESSGUARD_CHANGELOG_END_MARKERS this lost users' states (19 of 20 alerted)."""
+    users = [f"restore{i:02d}" for i in range(20)]
+    failures = {u: brute_force(u, f"203.0.113.{i + 1}", 1772442000.0 + i, i)[:5]
+                for i, u in enumerate(users)}
+    first = [ev for u in users for ev in failures[u][:4]]
+    app = "faults-restore"
+    worker = start_worker(broker.bootstrap, tmp_path, app_id=app, webhook_url=receiver.url,
+                          partitions=1)
+    try:
+        send(broker.bootstrap, keyed(first))  # one chunk: states land in a few batches
+        assert wait_committed(broker.bootstrap, app, topics.EVENTS, len(first)) == len(first)
+    finally:
+        assert worker.stop() == 0
+    assert receiver.received == []
+    worker = start_worker(broker.bootstrap, tmp_path, app_id=app, webhook_url=receiver.url,
+                          partitions=1)
+    try:
+        send(broker.bootstrap, keyed(failures[u][4] for u in users))
+        got = wait_pages([receiver], set(expected_pages(
+            [ev for u in users for ev in failures[u]])), 60)
+    finally:
+        worker.stop()
+    assert {a for a, _ in got} == set(expected_pages([ev for u in users for ev in failures[u]]))
+    assert len({a for a, _ in got}) == len(users)
