@@ -221,3 +221,19 @@ def test_eval_ml_without_the_ml_module(capsys, monkeypatch) -> None:
                         real(name, *a))
     assert main(["eval", "--ml", "--users", "10"]) == 2
     assert "ML evaluation is not available in this build" in capsys.readouterr().err
+
+
+def test_replay_reads_the_source_formats_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "auth.log"
+    lines = [f"Mar  2 10:00:{i:02d} web1 sshd[{4000 + i}]: Failed password for root from "
+             f"198.51.100.7 port {50000 + i} ssh2" for i in range(6)]
+    log.write_text("\n".join([*lines, "Mar  2 10:00:09 web1 sshd[1]: garbled \x00"]) + "\n")
+    assert main(["replay", "--format", "sshd", "--year", "2026", str(log), "--no-geo",
+                 "-o", "ndjson"]) == 0
+    out, err = capsys.readouterr()
+    alerts = [json.loads(x) for x in out.splitlines() if x.strip()]
+    assert [(a["detector"], a["user"]) for a in alerts] == [("failed_login_burst", "root")]
+    assert alerts[0]["source_ip"] == "198.51.100.7"
+    assert "sshd: parsed 6 events" in err
