@@ -29,7 +29,7 @@ from typing import IO, Protocol
 import httpx
 
 from alerts.errors import DeliveryError
-from alerts.model import Alert, Notification
+from alerts.model import Notification
 
 __all__ = [
     "Clock",
@@ -44,7 +44,6 @@ __all__ = [
     "Sender",
     "Sleep",
     "TokenBucket",
-    "WebhookSender",
     "json_render",
 ]
 
@@ -244,46 +243,6 @@ class HttpSender:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-def _alert_render(note: Notification, now: float) -> tuple[bytes, dict[str, str]]:
-    return note.alert.to_json(), {}
-
-
-class WebhookSender:
-    """The simple way: POST one alert as JSON to one URL; get the status or a DeliveryError.
-
-    >>> WebhookSender("https://hooks.example.com/T0/secret", name="ops")
-    <WebhookSender ops host=hooks.example.com>
-    """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        name: str = "webhook",
-        timeout_seconds: float = 5.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep = asyncio.sleep,
-        seed: int | None = None,
-    ) -> None:
-        self.name = name
-        self._http = HttpSender(url, name=name, render=_alert_render,
-                                timeout_seconds=timeout_seconds, retry=retry,
-                                transport=transport, sleep=sleep, seed=seed)
-
-    def __repr__(self) -> str:
-        return f"<WebhookSender {self.name} host={self._http.host}>"
-
-    async def send(self, alert: Alert) -> int:
-        """Deliver one alert; return the final HTTP status, or raise :class:`DeliveryError`."""
-        result = await self._http.send(Notification(alert=alert))
-        assert result.status is not None
-        return result.status
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
 
 class ConsoleSender:

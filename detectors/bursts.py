@@ -20,7 +20,7 @@ from typing import Any
 
 from detectors.windows import expire, first_span, insert, is_late
 
-__all__ = ["fold_burst", "new_state"]
+__all__ = ["burst_evidence", "fold_burst", "new_state"]
 
 
 def new_state(ts: float) -> dict[str, Any]:
@@ -34,8 +34,10 @@ def fold_burst(
     threshold: int,
     window_seconds: float,
     lateness: float,
+    max_entries: int | None = None,
 ) -> list[list[Any]] | None:
-    """Fold ``entry`` into ``st`` (in place); return the burst when it opens an incident."""
+    """Fold ``entry`` into ``st`` (in place); return the burst when it opens an incident.
+    At most ``max_entries`` (default ``2 * threshold``) entries are kept between incidents."""
     ts = entry[0]
     if is_late(st["wm"], ts, lateness):
         st["late"] = st.get("late", 0) + 1
@@ -49,7 +51,7 @@ def fold_burst(
             return None
         st["open"] = None
     entries: list[list[Any]] = st["e"]
-    insert(entries, entry, max_entries=2 * threshold)
+    insert(entries, entry, max_entries=max_entries or 2 * threshold)
     expire(entries, older_than=st["wm"] - window_seconds - lateness)
     try:
         at = entries.index(entry)
@@ -62,3 +64,14 @@ def fold_burst(
     st["open"] = [burst[0][1], burst[-1][0], len(burst)]
     st["e"] = []
     return burst
+
+
+def burst_evidence(burst: list[list[Any]], *, threshold: int, window_seconds: float
+                   ) -> dict[str, Any]:
+    """The evidence every burst finding carries: count, thresholds and the burst's span."""
+    return {
+        "count": len(burst),
+        "threshold": threshold,
+        "window_seconds": window_seconds,
+        "span_seconds": round(burst[-1][0] - burst[0][0], 3),
+    }

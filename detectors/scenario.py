@@ -95,7 +95,7 @@ def generate(spec: ScenarioSpec) -> list[Labelled]:
     for u in range(spec.users):
         user = f"user{u:03d}"
         ip = f"10.{u // 250}.{u % 250}.{rng.randint(2, 250)}"
-        for ts in _arrivals(rng, spec.start_ts, span, spec.events_per_user_hour):
+        for ts in arrivals(rng, spec.start_ts, span, spec.events_per_user_hour):
             _benign(emit, rng, ts, user, ip)
     if "brute_force" in spec.attacks:
         t0 = spec.start_ts + span * 0.6
@@ -115,7 +115,8 @@ def generate(spec: ScenarioSpec) -> list[Labelled]:
     return [(ev, label) for _, _, ev, label in out]
 
 
-def _arrivals(rng: random.Random, start: float, span: float, per_hour: float) -> Iterator[float]:
+def arrivals(rng: random.Random, start: float, span: float, per_hour: float) -> Iterator[float]:
+    """Poisson arrival times at ``per_hour`` in ``[start, start + span)``."""
     ts = start + rng.expovariate(per_hour / 3600)
     while ts < start + span:
         yield ts
@@ -236,7 +237,7 @@ def _policy_benign(emit: Emit, rng: random.Random, spec: ScenarioSpec) -> None:
     for n in range(spec.service_accounts):
         svc, key, ip = f"svc-{n:02d}", f"key-svc-{n:02d}", f"10.8.0.{n + 10}"
         _key_event(emit, spec.start_ts - rng.uniform(5, 60) * DAY, "key_create", key, owner=svc)
-        for ts in _arrivals(rng, spec.start_ts, span, 30.0):
+        for ts in arrivals(rng, spec.start_ts, span, 30.0):
             action = "token_use" if rng.random() < 0.7 else "view"
             emit(ts, None, user=svc, action=action, outcome="success", credential_id=key,
                  resource="s3/reports", environment="production", roles=["service"],

@@ -130,6 +130,7 @@ def build_topology(
             found: list[Finding] = []
             trail: list[Item] = []  # archived before the batch's offsets can be committed
             tally: Counter[str] = Counter()  # dead letters of this batch, by reason
+            horizon = time.time() + settings.max_future_seconds  # later events are refused
             archive = audit.enabled and kind == "user"
             newest = 0.0
             for ev in batch:
@@ -144,7 +145,7 @@ def build_topology(
                     except EventError as exc:
                         await dead_letter(msg, exc.reason, n if many else None, rec, trail, tally)
                         continue
-                    if kind == "user" and event.ts > time.time() + settings.max_future_seconds:
+                    if kind == "user" and event.ts > horizon:
                         # One event from the far future would move the user's watermark and
                         # make every real event after it "late": refuse it at the edge.
                         ahead = event.ts - time.time()

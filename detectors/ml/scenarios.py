@@ -23,12 +23,12 @@ True
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from detectors.events import AccessEvent
 from detectors.findings import utc
-from detectors.scenario import Labelled
+from detectors.scenario import Labelled, arrivals
 
 __all__ = ["BEHAVIOURAL_ANOMALIES", "MlScenarioSpec", "generate_ml"]
 
@@ -161,13 +161,6 @@ def _profile(rng: random.Random, u: int, teams: int, spec: MlScenarioSpec) -> _P
                     rng.choice(_COUNTRIES), False)
 
 
-def _arrivals(rng: random.Random, start: float, span: float, per_hour: float) -> Iterator[float]:
-    ts = start + rng.expovariate(per_hour / 3600)
-    while ts < start + span:
-        yield ts
-        ts += rng.expovariate(per_hour / 3600)
-
-
 def _human_day(emit: Emit, rng: random.Random, day_ts: float, day: int, p: _Profile) -> None:
     if day % 7 >= 5 and rng.random() >= p.weekend:
         return
@@ -193,7 +186,7 @@ def _session(emit: Emit, rng: random.Random, start: float, span: float, p: _Prof
              roles=[f"team{p.team:02d}"], **fields)
 
     send(start, action="login", outcome="success", mfa="totp", user_agent=_BROWSER)
-    for ts in _arrivals(rng, start, span, per_hour):
+    for ts in arrivals(rng, start, span, per_hour):
         res = rng.choice(p.resources)
         roll = rng.random()
         action = ("view" if roll < 0.75 else "modify" if roll < 0.92
@@ -204,7 +197,7 @@ def _session(emit: Emit, rng: random.Random, start: float, span: float, p: _Prof
 
 
 def _service_day(emit: Emit, rng: random.Random, day_ts: float, p: _Profile) -> None:
-    for ts in _arrivals(rng, day_ts, _DAY, p.per_hour):
+    for ts in arrivals(rng, day_ts, _DAY, p.per_hour):
         res = rng.choice(p.resources)
         emit(ts, None, user=p.user, actor_type="service", action="token_use", outcome="success",
              source_ip=p.ip, resource=res, environment=_env(res), credential_id=f"key-{p.user}",

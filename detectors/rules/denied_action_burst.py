@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from detectors.base import Detector, DetectorConfig
-from detectors.bursts import fold_burst, new_state
+from detectors.bursts import burst_evidence, fold_burst, new_state
 from detectors.events import AccessEvent
 from detectors.findings import Finding, Severity
 from detectors.text import duration, plural
@@ -95,10 +95,8 @@ class DeniedActionBurst(Detector[DeniedActionBurstConfig]):
             user=user,
             source_ips=ips,
             evidence={
-                "count": len(burst),
-                "threshold": cfg.threshold,
-                "window_seconds": cfg.window_seconds,
-                "span_seconds": round(last - first, 3),
+                **burst_evidence(burst, threshold=cfg.threshold,
+                                 window_seconds=cfg.window_seconds),
                 "actions": dict(actions),
                 "resources": list(resources[:10]),
             },

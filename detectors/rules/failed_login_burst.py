@@ -14,10 +14,10 @@ from typing import Any
 from pydantic import Field
 
 from detectors.base import Detector, DetectorConfig
+from detectors.bursts import burst_evidence, fold_burst, new_state
 from detectors.events import AccessEvent
 from detectors.findings import Finding, Severity
 from detectors.text import duration, plural
-from detectors.windows import expire, first_span, insert, is_late
 
 __all__ = ["FailedLoginBurst", "FailedLoginBurstConfig"]
 
@@ -50,32 +50,14 @@ class FailedLoginBurst(Detector[FailedLoginBurstConfig]):
 
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         cfg = self.config
-        ts = event.ts
-        st = state if state is not None else {"wm": ts, "e": [], "open": None}
-        if is_late(st["wm"], ts, self.allowed_lateness_seconds):
-            st["late"] = st.get("late", 0) + 1
-            return st, []
-        st["wm"] = max(st["wm"], ts)
-        open_ = st["open"]
-        if open_ is not None:
-            if ts - open_[1] <= cfg.window_seconds:  # the incident goes on
-                open_[1] = max(open_[1], ts)
-                open_[2] += 1
-                return st, []
-            st["open"] = None
-        entries: list[list[Any]] = st["e"]
-        entry = [ts, event.event_id, event.source_ip]
-        insert(entries, entry, max_entries=4 * cfg.threshold)
-        expire(entries, older_than=st["wm"] - cfg.window_seconds - self.allowed_lateness_seconds)
-        span = first_span(
-            entries, count=cfg.threshold, span_seconds=cfg.window_seconds,
-            containing=entries.index(entry),
+        st = state if state is not None else new_state(event.ts)
+        burst = fold_burst(
+            st, [event.ts, event.event_id, event.source_ip], threshold=cfg.threshold,
+            window_seconds=cfg.window_seconds, lateness=self.allowed_lateness_seconds,
+            max_entries=4 * cfg.threshold,
         )
-        if span is None:
+        if burst is None:
             return st, []
-        burst = entries[span[0] : span[1] + 1]
-        st["open"] = [burst[0][1], burst[-1][0], len(burst)]
-        st["e"] = []
         return st, [self._finding(event.user, burst)]
 
     def _finding(self, user: str, burst: list[list[Any]]) -> Finding:
@@ -101,10 +83,6 @@ class FailedLoginBurst(Detector[FailedLoginBurstConfig]):
             event_ids=tuple(eid for _, eid, _ in burst),
             user=user,
             source_ips=ips,
-            evidence={
-                "count": len(burst),
-                "threshold": cfg.threshold,
-                "window_seconds": cfg.window_seconds,
-                "span_seconds": round(last - first, 3),
-            },
+            evidence=burst_evidence(burst, threshold=cfg.threshold,
+                                    window_seconds=cfg.window_seconds),
         )

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from detectors.base import Detector, DetectorConfig
-from detectors.bursts import fold_burst, new_state
+from detectors.bursts import burst_evidence, fold_burst, new_state
 from detectors.events import AccessEvent
 from detectors.findings import Finding, Severity
 from detectors.text import duration, plural
@@ -145,10 +145,6 @@ class MfaFatigue(Detector[MfaFatigueConfig]):
             event_ids=tuple(e[1] for e in burst),
             user=user,
             source_ips=ips,
-            evidence={
-                "count": len(burst),
-                "threshold": cfg.threshold,
-                "window_seconds": cfg.window_seconds,
-                "span_seconds": round(last - first, 3),
-            },
+            evidence=burst_evidence(burst, threshold=cfg.threshold,
+                                    window_seconds=cfg.window_seconds),
         )

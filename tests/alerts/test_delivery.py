@@ -230,25 +230,3 @@ async def test_console_and_file_sinks_write_json_lines(note: Notification, tmp_p
     assert json.loads(out.getvalue())["alert"]["alert_id"] == note.alert.alert_id
     assert json.loads(path.read_text())["kind"] == "trigger"
     assert outcomes[2].error is not None and "no such destination" in str(outcomes[2].error)
-
-
-async def test_webhook_sender_posts_one_alert_and_returns_the_status(
-    receiver: Receiver, note: Notification
-) -> None:
-    from alerts.delivery import WebhookSender
-
-    receiver.script = [Reply(503)]
-    sleep = FakeSleep()
-    s = WebhookSender(receiver.url, name="ops", sleep=sleep, seed=1,
-                      retry=RetryPolicy(attempts=3, base_seconds=0.01))
-    assert await s.send(note.alert) == 200
-    await s.aclose()
-    assert len(sleep.delays) == 1 and "SECRETPATH" not in repr(s)
-    body = receiver.requests[-1].body
-    assert json.loads(body) == json.loads(note.alert.to_json())
-    assert receiver.requests[-1].headers["idempotency-key"] == note.alert.alert_id
-    receiver.script = [Reply(422)]
-    s = WebhookSender(receiver.url, name="ops", sleep=sleep)
-    with pytest.raises(DeliveryError, match=r"^ops: HTTP 422 \(not retried\)$"):
-        await s.send(note.alert)
-    await s.aclose()
