@@ -74,9 +74,9 @@ class Detector(ABC, Generic[C]):
     key_kind: ClassVar[KeyKind]
     key_kinds: ClassVar[tuple[KeyKind, ...]] = ()
     config_model: ClassVar[type[DetectorConfig]]
-    #: What ``accepts`` needs, for the engine's dispatch index: the actions and outcomes of
-    #: every event it can accept (None: any). A promise, checked by the contract tests;
-    #: ``accepts`` still decides.
+    #: The actions and outcomes of every event the detector can accept (None: any), for
+    #: the engine's dispatch index and the default :meth:`admits`. A promise, checked by the
+    #: contract tests.
     accepts_actions: ClassVar[frozenset[str] | None] = None
     accepts_outcomes: ClassVar[frozenset[str] | None] = None
 
@@ -100,9 +100,30 @@ class Detector(ABC, Generic[C]):
         if self.kind not in self.key_kinds:
             raise ValueError(f"{self.name} keeps no state per {self.kind}")
 
+    def admits(self, action: str, outcome: str) -> bool:
+        """The part of :meth:`accepts` that depends only on (action, outcome).
+
+        The engine asks it once per pair and then, for a detector that does not override
+        :meth:`accepts`, calls ``step`` without asking anything per event. Default: the
+        declared ``accepts_actions`` and ``accepts_outcomes``.
+        """
+        actions, outcomes = self.accepts_actions, self.accepts_outcomes
+        return ((actions is None or action in actions)
+                and (outcomes is None or outcome in outcomes))
+
+    def needs_state(self, action: str, outcome: str) -> bool:
+        """True when, for events of this (action, outcome), ``step`` with no state of its
+        own finds nothing and keeps nothing: the engine then skips the call while the key
+        has no state for this detector (most keys, most of the time; the event still counts
+        as seen for duplicate detection). Default: False."""
+        return False
+
     def accepts(self, event: AccessEvent) -> bool:
-        """Cheap pre-filter: events for which ``step`` can matter. Default: all."""
-        return True
+        """Cheap pre-filter: events for which ``step`` can matter. Default: :meth:`admits`.
+
+        Override it only for conditions on more than the action and outcome (and keep
+        :meth:`admits` true for every event it takes)."""
+        return self.admits(event.action, event.outcome)
 
     @abstractmethod
     def step(self, state: State | None, event: AccessEvent) -> tuple[State | None, list[Finding]]:

@@ -13,10 +13,13 @@ sensitive environments) and the injected geo lookup reach it as a
 :class:`~detectors.base.DetectorContext`.
 
 Dispatch. Each event only visits the detectors that could accept it: the engine indexes
-them by (key kind, action, outcome), using what each detector class declares in
-``accepts_actions``/``accepts_outcomes``, and then asks ``accepts`` as before. Replay of
-every rule detector spends much of its time here, so the hot path avoids per-event lookups
-and allocations (bound methods in a tuple per index entry, key getters per kind).
+them by (key kind, action, outcome), asking each detector's ``admits`` (and
+``needs_state``) once per pair. Per event it asks ``accepts`` only of detectors that
+override it (conditions on more than the action and outcome), and skips a detector that
+``needs_state`` while the key has none for it. Replay of every rule detector spends much of
+its time here, so the hot path avoids per-event lookups, calls and allocations (bound
+methods in a tuple per index entry, key getters per kind, the event's short id worked out
+once).
 
 Fusion with the behavioural model: for user-keyed events ``behaviour_anomaly`` runs first and
 its score of the event is kept. Every other user-keyed finding then carries ``anomaly_score``
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from functools import lru_cache
 from hashlib import blake2b
 from operator import attrgetter
 from typing import Any
@@ -61,19 +63,14 @@ _KEY_GETTERS: dict[KeyKind, Callable[[AccessEvent], str | None]] = {
     "credential": attrgetter("credential_id"),
 }
 
-# (name, accepts, step, detector) of one detector, bound once.
-_Plan = tuple[tuple[str, Callable[[AccessEvent], bool], Callable[..., Any], Detector], ...]
+# (name, needs_state, accepts or None when admits already decided, step, the detector when
+# it is the behavioural model or None, the detector) of one detector, bound once.
+_Plan = tuple[tuple[str, bool, Callable[[AccessEvent], bool] | None, Callable[..., Any],
+                    BehaviourAnomaly | None, Detector], ...]
 
 
-@lru_cache(maxsize=1024)  # each event is hashed once per key kind: the repeats hit
 def _short_id(event_id: str) -> str:
     return blake2b(event_id.encode(), digest_size=8).hexdigest()
-
-
-def _may_accept(det: Detector, action: str, outcome: str) -> bool:
-    actions, outcomes = det.accepts_actions, det.accepts_outcomes
-    return ((actions is None or action in actions)
-            and (outcomes is None or outcome in outcomes))
 
 
 class Engine:
@@ -136,7 +133,7 @@ class Engine:
         plan = self._dispatch.get((kind, event.action, event.outcome))
         if plan is None:
             plan = self._plan(kind, event.action, event.outcome)
-        return any(accepts(event) for _, accepts, _, _ in plan)
+        return any(accepts is None or accepts(event) for _, _, accepts, _, _, _ in plan)
 
     def step(
         self, kind: KeyKind, state: KeyState | None, event: AccessEvent
@@ -149,35 +146,39 @@ class Engine:
         plan = self._dispatch.get((kind, event.action, event.outcome))
         if plan is None:
             plan = self._plan(kind, event.action, event.outcome)
-        return self._step_plan(plan, state, event)
+        return self._step_plan(plan, state, event, None)
 
     @staticmethod
-    def _step_plan(plan: _Plan, state: KeyState | None, event: AccessEvent
+    def _step_plan(plan: _Plan, state: KeyState | None, event: AccessEvent, sid: str | None
                    ) -> tuple[KeyState | None, list[Finding]]:
+        """``step`` once the plan is known; ``sid`` is the event's short id if worked out."""
         st: KeyState | None = None
         findings: list[Finding] = []
         ml: BehaviourAnomaly | None = None
-        for name, accepts, det_step, det in plan:
-            if not accepts(event):
+        for name, gated, accepts, det_step, model, det in plan:
+            if accepts is not None and not accepts(event):
                 continue
             if st is None:  # the first detector that takes the event: duplicate check
                 st = state if state is not None else {}
                 seen: list[str] | None = st.get("_seen")
                 if seen is None:
                     seen = st["_seen"] = []
-                sid = _short_id(event.event_id)
+                if sid is None:
+                    sid = _short_id(event.event_id)
                 if sid in seen:
                     return st, []
                 seen.append(sid)
                 if len(seen) > SEEN_IDS:
                     del seen[0]
+            if gated and name not in st:
+                continue  # step would find nothing and keep nothing
             new, found = det_step(st.get(name), event)
-            if new is None:
-                st.pop(name, None)
-            else:
+            if new is not None:
                 st[name] = new
-            if isinstance(det, BehaviourAnomaly):
-                ml = det
+            elif name in st:
+                del st[name]
+            if model is not None:
+                ml = model
             elif found and ml is not None and ml.last_score is not None and ml.model_ready:
                 found = _fuse(det, found, ml.last_score, ml.last_threshold, ml.last_flagged)
             if found:
@@ -187,8 +188,14 @@ class Engine:
         return st, findings
 
     def _plan(self, kind: KeyKind, action: str, outcome: str) -> _Plan:
-        plan = tuple((det.name, det.accepts, det.step, det) for det in self._by_kind.get(kind, ())
-                     if _may_accept(det, action, outcome))
+        plan = tuple(
+            (det.name,
+             det.needs_state(action, outcome),
+             None if type(det).accepts is Detector.accepts else det.accepts,
+             det.step,
+             det if isinstance(det, BehaviourAnomaly) else None,
+             det)
+            for det in self._by_kind.get(kind, ()) if det.admits(action, outcome))
         if len(self._dispatch) < MAX_DISPATCH_ENTRIES:
             self._dispatch[(kind, action, outcome)] = plan
         return plan
@@ -222,11 +229,14 @@ class Engine:
                          if (plan := self._plan(kind, event.action, event.outcome))]
                 if len(routes) < MAX_DISPATCH_ENTRIES:
                     routes[(event.action, event.outcome)] = route
+            sid = None
             for key_of, table, plan in route:
                 key = key_of(event)
                 if key is None:
                     continue
-                new, found = step(plan, table.get(key), event)
+                if sid is None:
+                    sid = _short_id(event.event_id)
+                new, found = step(plan, table.get(key), event, sid)
                 if new is None:
                     table.pop(key, None)
                 else:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, overload
 
 from pydantic import (
     AwareDatetime,
@@ -46,7 +46,10 @@ KNOWN_ACTIONS = frozenset(
     }
 )
 
-_ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Checked by pydantic-core itself (a Python validator per event costs more than the rest of
+# the field checks); :func:`_describe` words its error for people.
+_ACTION_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+_ACTION_RULE = "must be a lowercase word (a-z, 0-9, _), at most 64 characters"
 
 
 class Geo(BaseModel):
@@ -61,6 +64,23 @@ class Geo(BaseModel):
     asn: int | None = Field(None, ge=0, description="autonomous system number of the network")
 
 
+class _EventTime:
+    """``AccessEvent.ts``: computed on first use, then an instance attribute (a plain
+    descriptor: ``functools.cached_property`` takes a lock on every first use)."""
+
+    @overload
+    def __get__(self, event: None, owner: type | None = None) -> _EventTime: ...
+    @overload
+    def __get__(self, event: AccessEvent, owner: type | None = None) -> float: ...
+
+    def __get__(self, event: AccessEvent | None, owner: type | None = None
+                ) -> float | _EventTime:
+        if event is None:
+            return self
+        ts = event.__dict__["ts"] = event.timestamp.timestamp()
+        return ts
+
+
 class AccessEvent(BaseModel):
     """One access event: who did what, to which resource, when, from where, with what outcome."""
 
@@ -69,7 +89,8 @@ class AccessEvent(BaseModel):
     event_id: str = Field(min_length=1, max_length=128, description="unique id from the producer")
     timestamp: AwareDatetime = Field(description="RFC 3339 with offset; normalised to UTC")
     user: str = Field(min_length=1, max_length=256, description="principal: person or service")
-    action: str = Field(description="lowercase word, e.g. login, view, elevate, key_rotate")
+    action: str = Field(pattern=_ACTION_PATTERN,
+                        description="lowercase word, e.g. login, view, elevate, key_rotate")
     outcome: Literal["success", "failure", "denied"]
     source_ip: str | None = Field(None, description="IPv4/IPv6 origin, for network access")
     resource: str | None = Field(None, max_length=1024)
@@ -93,22 +114,22 @@ class AccessEvent(BaseModel):
         except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00: before datetime.min in UTC
             raise ValueError("out of range once normalised to UTC") from None
 
-    @field_validator("action")
-    @classmethod
-    def _lower_word(cls, value: str) -> str:
-        if not _ACTION_RE.match(value):
-            raise ValueError("must be a lowercase word (a-z, 0-9, _), at most 64 characters")
-        return value
-
     @field_validator("source_ip")
     @classmethod
     def _ip(cls, value: str | None) -> str | None:
         return None if value is None else _normalise_ip(value)
 
-    @property
-    def ts(self) -> float:
-        """Event time as POSIX seconds (UTC); what windows and expiry run on."""
-        return self.timestamp.timestamp()
+    #: Event time as POSIX seconds (UTC); what windows and expiry run on. Worked out once
+    #: per event (detectors ask for it many times) and kept beside the fields;
+    #: :meth:`model_copy` drops the kept value so a copy with a new ``timestamp`` cannot
+    #: carry a stale one.
+    ts: ClassVar[_EventTime] = _EventTime()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None,
+                   deep: bool = False) -> AccessEvent:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("ts", None)
+        return copy
 
     def to_json(self) -> bytes:
         """Canonical JSON bytes (UTC timestamp, no unset optional fields)."""
@@ -128,7 +149,9 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
         where = ".".join(str(p) for p in err["loc"]) or "event"
-        parts.append(f"{where}: {err['msg']}")
+        msg = _ACTION_RULE if where == "action" and err["type"] == "string_pattern_mismatch" \
+            else err["msg"]
+        parts.append(f"{where}: {msg}")
     return "; ".join(parts)
 
 
@@ -139,9 +162,12 @@ def parse_event(raw: bytes | str) -> AccessEvent:
         raise EventError(f"message is {size} bytes, over the {MAX_EVENT_BYTES}-byte limit")
     try:
         # One pass in pydantic-core; the slow explanations below run only for bad input.
-        return AccessEvent.model_validate_json(raw)
+        return _validate_json(raw)
     except ValidationError as exc:
         raise EventError(_explain(raw, exc)) from exc
+
+
+_validate_json = AccessEvent.__pydantic_validator__.validate_json
 
 
 def _explain(raw: bytes | str, exc: ValidationError) -> str:

@@ -44,6 +44,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import attrgetter
 
 from detectors.engine import Engine
 from detectors.errors import AccessGuardError, EventError
@@ -117,7 +119,7 @@ def read_events(
 ) -> Iterator[AccessEvent]:
     """Parse NDJSON lines lazily; count them in ``summary``; report and skip invalid ones."""
     for n, raw in enumerate(lines, 1):
-        if not raw.strip():
+        if not raw or raw.isspace():
             continue
         summary.events_read += 1
         try:
@@ -129,20 +131,17 @@ def read_events(
 
 
 def _by_event_time(events: Iterator[AccessEvent], max_events: int) -> list[AccessEvent]:
-    kept: list[AccessEvent] = []
-    for ev in events:
-        if len(kept) >= max_events:
-            raise ReplayError(
-                f"more than {max_events} events to sort in memory; replay a history that is "
-                "already in event-time order with --assume-sorted, or split it by time"
-            )
-        kept.append(ev)
+    kept = list(islice(events, max_events + 1))
+    if len(kept) > max_events:
+        raise ReplayError(
+            f"more than {max_events} events to sort in memory; replay a history that is "
+            "already in event-time order with --assume-sorted, or split it by time"
+        )
     kept.sort(key=_ts)  # stable: equal timestamps keep their input order
     return kept
 
 
-def _ts(event: AccessEvent) -> float:
-    return event.ts
+_ts = attrgetter("ts")
 
 
 def _count_out_of_order(events: Iterator[AccessEvent], summary: ReplaySummary

@@ -46,9 +46,6 @@ class DeniedActionBurst(Detector[DeniedActionBurstConfig]):
     config_model = DeniedActionBurstConfig
     accepts_outcomes = frozenset({"denied"})
 
-    def accepts(self, event: AccessEvent) -> bool:
-        return event.outcome == "denied"
-
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         cfg = self.config
         st = state if state is not None else new_state(event.ts)

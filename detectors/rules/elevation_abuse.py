@@ -92,9 +92,11 @@ class ElevationAbuse(Detector[ElevationAbuseConfig]):
         self._exempt = frozenset(config.exempt_actions)
         self._ticket = re.compile(config.ticket_pattern) if config.ticket_pattern else None
 
-    def accepts(self, event: AccessEvent) -> bool:
-        return event.outcome == "success" and (
-            event.action == "elevate" or event.action not in self._exempt)
+    def admits(self, action: str, outcome: str) -> bool:
+        return outcome == "success" and (action == "elevate" or action not in self._exempt)
+
+    def needs_state(self, action: str, outcome: str) -> bool:
+        return action != "elevate"
 
     def step(self, state: list[list[Any]] | None, event: AccessEvent
              ) -> tuple[Any, list[Finding]]:

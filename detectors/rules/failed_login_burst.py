@@ -45,9 +45,6 @@ class FailedLoginBurst(Detector[FailedLoginBurstConfig]):
     accepts_actions = frozenset({"login"})
     accepts_outcomes = frozenset({"failure"})
 
-    def accepts(self, event: AccessEvent) -> bool:
-        return event.outcome == "failure" and event.action == "login"
-
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         cfg = self.config
         st = state if state is not None else new_state(event.ts)

@@ -77,8 +77,8 @@ class FailureThenSuccess(Detector[FailureThenSuccessConfig]):
         ip_k = config.source_ip_threshold
         self.threshold = ip_k if self.kind == "source_ip" and ip_k is not None else config.threshold
 
-    def accepts(self, event: AccessEvent) -> bool:
-        return event.action == "login" and event.outcome != "denied"
+    def needs_state(self, action: str, outcome: str) -> bool:
+        return outcome == "success"
 
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         cfg = self.config

@@ -70,9 +70,6 @@ class ImpossibleTravel(Detector[ImpossibleTravelConfig]):
     accepts_actions = frozenset({"login"})
     accepts_outcomes = frozenset({"success"})
 
-    def accepts(self, event: AccessEvent) -> bool:
-        return event.action == "login" and event.outcome == "success"
-
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         place = place_of(event, self.context.geo)
         if place is None or place.lat is None or place.lon is None:

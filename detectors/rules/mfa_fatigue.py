@@ -54,8 +54,8 @@ class MfaFatigue(Detector[MfaFatigueConfig]):
     config_model = MfaFatigueConfig
     accepts_actions = frozenset({"mfa"})
 
-    def accepts(self, event: AccessEvent) -> bool:
-        return event.action == "mfa"
+    def needs_state(self, action: str, outcome: str) -> bool:
+        return outcome == "success"
 
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         cfg = self.config

@@ -63,9 +63,6 @@ class NewSource(Detector[NewSourceConfig]):
     accepts_actions = frozenset({"login"})
     accepts_outcomes = frozenset({"success"})
 
-    def accepts(self, event: AccessEvent) -> bool:
-        return event.action == "login" and event.outcome == "success"
-
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         place = place_of(event, self.context.geo)
         if place is None or (place.country is None and place.network is None):

@@ -53,9 +53,6 @@ class PasswordSpray(Detector[PasswordSprayConfig]):
     accepts_actions = frozenset({"login"})
     accepts_outcomes = frozenset({"failure"})
 
-    def accepts(self, event: AccessEvent) -> bool:
-        return event.outcome == "failure" and event.action == "login"
-
     def step(self, state: dict[str, Any] | None, event: AccessEvent) -> tuple[Any, list[Finding]]:
         cfg = self.config
         ts = event.ts

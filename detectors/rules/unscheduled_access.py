@@ -214,6 +214,9 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
         self._windows_memo: dict[tuple[str, tuple[str, ...]], tuple[_Window, ...]] = {}
         self._clock: dict[ZoneInfo, tuple[float, int, int]] = {}
 
+    def admits(self, action: str, outcome: str) -> bool:
+        return outcome == "success" and (action == "elevate" or action not in self._exempt)
+
     def accepts(self, event: AccessEvent) -> bool:
         return event.outcome == "success" and (event.action == "elevate" or self._checked(event))
 
@@ -229,9 +232,13 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
             state = self._grant(state, event, ts)
             if not self._checked(event):
                 return self._keep(state, ts), []
-        windows = self._windows(event.user, event.roles)
-        if not windows or self._scheduled(windows, event.user, ts):
-            return self._keep(state, ts), []
+        user = event.user
+        windows = self._windows_memo.get((user, event.roles))
+        if windows is None:
+            windows = self._windows(user, event.roles)
+        if not windows or self._scheduled(windows, user, ts):
+            # The common case: on schedule, and nothing kept (no grant, no open incident).
+            return (None if state is None else self._keep(state, ts)), []
         st = state if state is not None else {"grants": [], "open": None}
         if any(g[1] <= ts < g[0] and scope_covers(g[2], event) for g in st["grants"]):
             return self._keep(st, ts), []
@@ -263,8 +270,14 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
         return hit
 
     def _scheduled(self, windows: tuple[_Window, ...], user: str, ts: float) -> bool:
+        minute = ts // 60
+        clock = self._clock
         for zone, days, start, end, _ in windows:
-            day, sec = self._local(zone, ts)
+            hit = clock.get(zone)
+            if hit is not None and hit[0] == minute:  # inline fast path of _local
+                day, sec = hit[1], hit[2] + (ts - minute * 60)
+            else:
+                day, sec = self._local(zone, ts)
             if day in days and start <= sec < end:
                 return True
         shifts = self._on_call.get(user)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from detectors.base import Detector
 from detectors.config import Config
 from detectors.engine import Engine
 from detectors.registry import DETECTORS
@@ -29,6 +30,13 @@ def test_declared_actions_and_outcomes_cover_everything_accepts_takes(name: str,
     for ev in taken:
         assert cls.accepts_actions is None or ev.action in cls.accepts_actions
         assert cls.accepts_outcomes is None or ev.outcome in cls.accepts_outcomes
+        assert det.admits(ev.action, ev.outcome)
+    if type(det).accepts is Detector.accepts:  # the engine then skips accepts: admits decides
+        for ev in [*events, *odd]:
+            assert det.accepts(ev) == det.admits(ev.action, ev.outcome)
+    for ev in taken:  # the engine skips such calls: they must change nothing
+        if det.needs_state(ev.action, ev.outcome):
+            assert det.step(None, ev) == (None, [])
 
 
 def _undispatched(engine: Engine, events: list) -> list:
