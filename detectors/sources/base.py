@@ -220,6 +220,7 @@ _TEMPLATE: dict[str, Any] = {
     for name, field in AccessEvent.model_fields.items()
 }
 _set_attr = object.__setattr__
+_new_event = object.__new__
 
 
 def trusted_event(fields: dict[str, Any]) -> AccessEvent:
@@ -231,11 +232,10 @@ def trusted_event(fields: dict[str, Any]) -> AccessEvent:
     limits. ``SourceOptions(validate=True)`` makes those adapters validate instead, and the
     tests check both ways give equal events.
     """
-    data = _TEMPLATE.copy()
-    data.update(fields)
+    data = {**_TEMPLATE, **fields}
     if "attributes" not in fields:
         data["attributes"] = {}
-    event = AccessEvent.__new__(AccessEvent)
+    event = _new_event(AccessEvent)
     _set_attr(event, "__dict__", data)
     _set_attr(event, "__pydantic_fields_set__", set(fields))
     _set_attr(event, "__pydantic_extra__", None)

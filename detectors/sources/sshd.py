@@ -170,9 +170,9 @@ class _SyslogReader:
             raw = line.rstrip("\r\n")
             # Fast path, no regex: a BSD stamp seen before (so known valid) and a plain
             # "host prog[pid]: " header. Anything else goes through header() and _HEADER.
-            hit = times.get(raw[:15])
+            hit = times.get(raw[:15])  # every entry is valid: see bsd_time
             parts: tuple[datetime, float, str, str, str, str] | str | None = None
-            if hit is not None and hit[0] == self.month and hit[1] == self.year:
+            if hit is not None:
                 host, _, rest = raw[16:].partition(" ")
                 tag, sep, msg = rest.partition(": ")
                 prog, bracket, pid = tag.partition("[")
@@ -231,8 +231,10 @@ class _SyslogReader:
     # -- time ---------------------------------------------------------------------------
 
     def bsd_time(self, text: str) -> tuple[datetime, float] | None:
+        # The cache is emptied whenever the current month or year moves, so what it holds
+        # was worked out under the current ones and stays right.
         hit = self.times.get(text)
-        if hit is not None and hit[0] == self.month and hit[1] == self.year:
+        if hit is not None:
             return hit[2], hit[3]
         if self.year is None:
             raise SourceError("BSD syslog timestamps carry no year: set the year option")
@@ -246,8 +248,9 @@ class _SyslogReader:
             self.times.clear()
         elif month == 12 and self.month == 1 and self.rolled:
             year -= 1  # a straggler from last year: the year stays as it is
-        if year == self.year:
+        if year == self.year and month != self.month:
             self.month = month
+            self.times.clear()
         try:
             local = datetime(year, month, int(text[4:6]), int(text[7:9]), int(text[10:12]),
                              int(text[13:15]), tzinfo=self.zone)
