@@ -107,6 +107,9 @@ class Engine:
             dets.sort(key=lambda d: not isinstance(d, BehaviourAnomaly))
         self._by_kind = by_kind
         self._dispatch: dict[tuple[KeyKind, str, str], _Plan] = {}
+        # (kind, action, outcome) -> whether the kind takes every such event (True) or none
+        # (False); absent when a detector's accepts looks at more.
+        self._takes: dict[tuple[KeyKind, str, str], bool] = {}
 
     @property
     def key_kinds(self) -> tuple[KeyKind, ...]:
@@ -130,9 +133,17 @@ class Engine:
         """Whether any detector of ``kind`` looks at ``event``. When none does, :meth:`step`
         leaves the key's state as it was, so a stream need not forward the event to that
         kind's topic nor write the key's state back."""
-        plan = self._dispatch.get((kind, event.action, event.outcome))
+        pair = (kind, event.action, event.outcome)
+        known = self._takes.get(pair)
+        if known is not None:  # the (action, outcome) alone decides
+            return known
+        plan = self._dispatch.get(pair)
         if plan is None:
             plan = self._plan(kind, event.action, event.outcome)
+        if all(accepts is None for _, _, accepts, _, _, _ in plan):
+            if len(self._takes) < MAX_DISPATCH_ENTRIES:
+                self._takes[pair] = bool(plan)
+            return bool(plan)
         return any(accepts is None or accepts(event) for _, _, accepts, _, _, _ in plan)
 
     def step(

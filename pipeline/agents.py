@@ -6,13 +6,17 @@
 - ``detect_<kind>`` reads a re-keyed topic and runs that kind's detectors.
 - alerts go to ``ALERTS`` keyed by user (see :mod:`pipeline.alerting` for what follows).
 
-Every key's state is written once per batch, straight to the changelog partition of the
-message it came from (Faust's own ``table[key] = v`` would use the batch's last event).
-Offsets are committed only after the batch is processed and its sends are flushed.
+Changed key states are kept decoded and written at most every ``state_flush_seconds``,
+straight to the changelog partition of the message they came from (Faust's own
+``table[key] = v`` would write on every change); events are acked, so their offsets can be
+committed, only once that state and everything the batch sent is on the broker (see
+:mod:`pipeline.pending`). Events forwarded to another key kind's topic go as one NDJSON
+message per destination partition per batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -36,7 +40,8 @@ from pipeline.archive.writer import Item
 from pipeline.audit import Audit
 from pipeline.live import Live
 from pipeline.logs import log_event
-from pipeline.records import decode_state, dlq_headers, encode_state, split_records
+from pipeline.pending import PendingState
+from pipeline.records import dlq_headers, split_records
 from pipeline.settings import WorkerSettings
 
 __all__ = ["Counters", "Topology", "build_topology"]
@@ -57,22 +62,6 @@ class Topology:
     live: Live
     topic_names: tuple[str, ...]
     counters: Counters
-
-
-#: Key of the tombstone that closes a changelog batch (see :func:`end_changelog_batches`).
-END_MARKER = b"\x00accessguard.end"
-
-
-async def end_changelog_batches(app: faust.App, table: Any, touched: set[int]) -> None:
-    """Work around a broker that reports a partition's end offset as its last record batch's
-    base offset + 1 (the embedded Tansu does): Faust's table recovery reads changelogs up to
-    that end, so state written in a multi-record batch could be lost on restart. Sending a
-    tombstone on its own, after the batch's state is flushed, makes every touched changelog
-    partition end in a one-record batch. Recovery deletes the (never present) marker key."""
-    await app.producer.flush()
-    for partition in sorted(touched):
-        table.send_changelog(partition, END_MARKER, None)
-    await app.producer.flush()
 
 
 def build_topology(
@@ -120,6 +109,15 @@ def build_topology(
     def make_detector(kind: KeyKind, source: faust.TopicT) -> None:
         table = app.Table(f"state-{kind}", key_type=bytes, value_type=bytes,
                           partitions=settings.partitions)
+        pending = PendingState()
+        lock = asyncio.Lock()  # a batch and a flush never interleave
+        streams: list[Any] = []  # the agent's stream, once it runs (acks go through it)
+
+        async def flush() -> None:
+            """Send the changed state, wait until everything sent so far is on the broker,
+            then ack the events it covers (only acked offsets are ever committed)."""
+            if streams and pending.has_work():
+                await pending.flush(app, table, settings.changelog_end_markers, streams[0])
 
         async def process(batch: Sequence[EventT]) -> None:
             states: dict[str, KeyState | None] = {}
@@ -166,31 +164,21 @@ def build_topology(
                         k2key = engine.key_for(k2, event)
                         if k2key is not None and engine.accepts(k2, event):
                             bucket.setdefault(k2key, []).append(rec)
-                    if key not in states:
-                        states[key] = decode_state(table.data.get(key.encode()))
                     newest = max(newest, event.ts)
                     if archive:
                         trail.append(audit.event(event))
                     if not engine.accepts(kind, event):
                         continue  # no detector of this kind looks at it: state unchanged
+                    if key not in states:
+                        states[key] = pending.state(table, key.encode())
                     new, f = engine.step(kind, states[key], event)
                     states[key] = new
                     partitions[key] = msg.partition
                     found.extend(f)
             for k2, bucket in outgoing.items():
-                for k2key, recs in bucket.items():
-                    await forward[k2].send(key=k2key.encode(), value=b"\n".join(recs))
+                await send_grouped(forward[k2], bucket)
             for key, st in states.items():
-                kb = key.encode()
-                if st is None:
-                    table.data.pop(kb, None)
-                    table.send_changelog(partitions[key], kb, None)
-                else:
-                    vb = encode_state(st)
-                    table.data[kb] = vb
-                    table.send_changelog(partitions[key], kb, vb)
-            if settings.changelog_end_markers and states:
-                await end_changelog_batches(app, table, set(partitions.values()))
+                pending.changed(key.encode(), st, partitions[key])
             await emit(found)
             audit.batch(trail)
             if sum(tally.values()) > 1:  # the first was logged in full
@@ -200,12 +188,49 @@ def build_topology(
                 clock.observe(newest)
 
         async def agent(stream: faust.StreamT) -> None:
-            async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
+            streams[:] = [stream]
+            async for batch in stream.noack_take(  # type: ignore[attr-defined]  # not in StreamT
                 settings.batch_max_events, within=settings.batch_within_seconds
             ):
-                await process(batch)
+                async with lock:
+                    await process(batch)
+                    pending.processed(batch)
+                    if pending.due(settings.state_flush_seconds):
+                        await flush()
+
+        async def flush_when_idle() -> None:
+            if pending.due(settings.state_flush_seconds):
+                async with lock:
+                    await flush()
+
+        async def flush_before_revoke(sender: Any, revoked: Any, **kwargs: Any) -> None:
+            async with lock:
+                await flush()
 
         app.agent(source, name=f"detect_{kind}")(agent)
+        app.timer(settings.state_flush_seconds, name=f"flush_{kind}")(flush_when_idle)
+        app.on_partitions_revoked.connect(flush_before_revoke)  # type: ignore[arg-type]
+
+    async def send_grouped(topic: faust.TopicT, bucket: dict[str, list[bytes]]) -> None:
+        """One message per destination partition (NDJSON lines), each record on the
+        partition its key hashes to: far fewer messages than one per key."""
+        by_partition: dict[int, list[bytes]] = {}
+        for key, recs in bucket.items():
+            by_partition.setdefault(partition_of(topic.get_topic_name(), key), []).extend(recs)
+        for partition, recs in by_partition.items():
+            await topic.send(value=b"\n".join(recs), partition=partition)
+
+    partition_cache: dict[tuple[str, str], int] = {}
+
+    def partition_of(topic_name: str, key: str) -> int:
+        """The partition Kafka's default partitioner gives ``key`` on ``topic_name``."""
+        hit = partition_cache.get((topic_name, key))
+        if hit is None:
+            if len(partition_cache) > 100_000:
+                partition_cache.clear()
+            hit = partition_cache[(topic_name, key)] = app.producer.key_partition(
+                topic_name, key.encode()).partition
+        return hit
 
     make_detector("user", events)
     for kind in other_kinds:

@@ -57,8 +57,14 @@ class WorkerSettings(BaseSettings):
         False, description="work around the embedded broker's end offsets (see agents.py); "
         "real Kafka does not need it")
     fetch_max_wait_ms: int = Field(
-        20, ge=1, le=1500, description="longest a consumer fetch waits for data (latency)")
-    batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
+        10, ge=1, le=1500, description="longest a consumer fetch waits for data (latency)")
+    batch_within_seconds: float = Field(0.02, gt=0, description="max wait to fill a batch")
+    gc_gen0_threshold: int = Field(
+        50_000, ge=0, description="allocations between young-generation garbage collections "
+        "(Python's default: 700; 0 keeps it); startup objects are frozen either way")
+    state_flush_seconds: float = Field(
+        0.5, gt=0, le=60, description="how often changed key state is written to the changelog "
+        "(and the events it covers acked): fewer writes vs more events redone after a crash")
     web_port: int = Field(6066, ge=0, le=65535,
                           description="/metrics, /health, /ready; 0 turns the server off")
     web_host: str = Field("127.0.0.1", description="address the web server binds")
