@@ -32,7 +32,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         web_host=settings.web_host,
         web_tables_enabled=False,  # table contents are audit data
         producer_acks=-1,
-        producer_linger=0.005,
+        producer_linger=0.001,
         producer_max_request_size=MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
     )

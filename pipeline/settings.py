@@ -63,7 +63,7 @@ class WorkerSettings(BaseSettings):
         50_000, ge=0, description="allocations between young-generation garbage collections "
         "(Python's default: 700; 0 keeps it); startup objects are frozen either way")
     state_flush_seconds: float = Field(
-        0.5, gt=0, le=60, description="how often changed key state is written to the changelog "
+        1.0, gt=0, le=60, description="how often changed key state is written to the changelog "
         "(and the events it covers acked): fewer writes vs more events redone after a crash")
     web_port: int = Field(6066, ge=0, le=65535,
                           description="/metrics, /health, /ready; 0 turns the server off")
