@@ -16,6 +16,8 @@ How each figure is measured (all in this run, on the embedded broker, 2 partitio
 - ``two_worker_speedup``: worker(s) started first on an empty topic (for two: until the group
   has rebalanced over both), then the events are produced and the clock runs from the first
   send to the committed total; ratio of two workers' rate to one worker's, same protocol.
+  ``cpu_parallelism`` is its ceiling here: the work two busy-looping processes get done at
+  once over one's (the broker and the producer share the same cores besides).
 - ``latency_p50_ms`` / ``latency_p99_ms``: a worker posting to a local WebhookReceiver; benign
   events paced at half of ``pipeline_eps``; every second a brute-force burst (5 failed logins,
   a fresh user and address) is injected; latency = webhook arrival - send of the newest event
@@ -238,6 +240,21 @@ def live_rate(run: Run, workers: int, messages: Messages, window: float) -> Rate
             for w in started:
                 w.stop()
     return _rate(1.0, got, t1 - t0, c1 - c0, b1 - b0, len(messages))
+
+
+def cpu_parallelism(seconds: float = 2.0) -> float:
+    """How much work two busy processes get done at once, relative to one: this machine's
+    ceiling for ``two_worker_speedup`` once a worker is CPU-bound (2.0 on two free cores;
+    less when the cores are hyper-threads or shared)."""
+    loop = (f"import time\nend = time.monotonic() + {seconds}\nn = 0\n"
+            "while time.monotonic() < end:\n    n += 1\nprint(n)")
+
+    def counts(procs: int) -> int:
+        running = [subprocess.Popen([sys.executable, "-c", loop], stdout=subprocess.PIPE)
+                   for _ in range(procs)]
+        return sum(int(p.communicate()[0]) for p in running)
+
+    return counts(2) / counts(1)
 
 
 # --- latency --------------------------------------------------------------------------------
@@ -531,7 +548,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         keep("one_worker_live_eps", live_rate(run, 1, single, window))
         keep("two_worker_live_eps", live_rate(run, 2, single, window))
         fig["two_worker_speedup"] = fig["two_worker_live_eps"] / fig["one_worker_live_eps"]
-        say(f"  two_worker_speedup = {fig['two_worker_speedup']:.2f}x")
+        fig["cpu_parallelism"] = cpu_parallelism()
+        say(f"  two_worker_speedup = {fig['two_worker_speedup']:.2f}x; baseline: two busy "
+            f"processes get {fig['cpu_parallelism']:.2f}x the work of one on this machine")
         rate = fig["pipeline_eps"] / 2
         say(f"[6/9] latency at half of pipeline_eps ({rate:.0f} events/s) for "
             f"{lat_seconds:g} s ...")

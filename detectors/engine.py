@@ -245,8 +245,8 @@ class Engine:
                 key = key_of(event)
                 if key is None:
                     continue
-                if sid is None:
-                    sid = _short_id(event.event_id)
+                if sid is None:  # _short_id inlined: once per event
+                    sid = blake2b(event.event_id.encode(), digest_size=8).hexdigest()
                 new, found = step(plan, table.get(key), event, sid)
                 if new is None:
                     table.pop(key, None)

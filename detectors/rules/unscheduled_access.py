@@ -218,7 +218,12 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
         return outcome == "success" and (action == "elevate" or action not in self._exempt)
 
     def accepts(self, event: AccessEvent) -> bool:
-        return event.outcome == "success" and (event.action == "elevate" or self._checked(event))
+        # _checked inlined: asked of nearly every event the engine routes here
+        return event.outcome == "success" and (event.action == "elevate" or (
+            event.action not in self._exempt and (
+                event.environment in self._envs
+                or (event.resource is not None and self._resources(event.resource) is not None)
+            )))
 
     def _checked(self, event: AccessEvent) -> bool:
         return event.action not in self._exempt and (
