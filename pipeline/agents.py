@@ -35,7 +35,7 @@ from detectors.events import parse_event
 from detectors.findings import Finding, KeyKind
 from pipeline import topics
 from pipeline.alerting import EventClock
-from pipeline.app import raw_topic
+from pipeline.app import App, raw_topic
 from pipeline.archive.writer import Item
 from pipeline.audit import Audit
 from pipeline.live import Live
@@ -207,9 +207,15 @@ def build_topology(
             async with lock:
                 await flush()
 
+        async def flush_before_stop() -> None:
+            async with lock:
+                await flush()
+
         app.agent(source, name=f"detect_{kind}")(agent)
         app.timer(settings.state_flush_seconds, name=f"flush_{kind}")(flush_when_idle)
         app.on_partitions_revoked.connect(flush_before_revoke)  # type: ignore[arg-type]
+        if isinstance(app, App):
+            app.before_stop.append(flush_before_stop)
 
     async def send_grouped(topic: faust.TopicT, bucket: dict[str, list[bytes]]) -> None:
         """One message per destination partition (NDJSON lines), each record on the

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
 import faust
 
 from pipeline.kafka import MAX_MESSAGE_BYTES
 from pipeline.settings import WorkerSettings
 
-__all__ = ["create_app", "raw_topic", "tune_fetch_wait"]
+__all__ = ["App", "create_app", "raw_topic", "tune_fetch_wait"]
+
+log = logging.getLogger("accessguard")
 
 
-def create_app(settings: WorkerSettings) -> faust.App:
+class App(faust.App):
+    """A Faust app that runs ``before_stop`` coroutines first when it stops, while its
+    consumer, producer and agents still run: the detect agents flush the state they hold
+    and ack the events it covers there, so Faust's own wait for unacked events (and the
+    final commit) find nothing left behind."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.before_stop: list[Callable[[], Awaitable[None]]] = []
+
+    async def on_stop(self) -> None:
+        for hook in self.before_stop:
+            try:
+                await hook()
+            except Exception:  # a failed flush only means those events are redone
+                log.exception("before-stop hook failed")
+        await super().on_stop()
+
+
+def create_app(settings: WorkerSettings) -> App:
     brokers = [f"kafka://{hp}" for hp in settings.bootstrap_servers.split(",")]
-    return faust.App(
+    return App(
         settings.app_id,
         broker=brokers,
         broker_credentials=settings.kafka_security().faust_credentials(),

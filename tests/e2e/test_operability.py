@@ -37,9 +37,12 @@ def test_health_ready_and_metrics(
         asyncio.run(produce_lines(broker.bootstrap, [*lines, b"garbage"], validate=False))
         receiver.wait_for(1, 30)
         text = ""
-        for _ in range(40):  # the delivery is counted just after the POST returns
+        for _ in range(40):  # the delivery is counted just after the POST returns, and the
+            # state reaches the table at the next flush (ACCESSGUARD_STATE_FLUSH_SECONDS)
             text = httpx.get(f"{base}/metrics").text
-            if samples(text).get(("accessguard_deliveries_total", (("result", "delivered"),))):
+            now = samples(text)
+            if (now.get(("accessguard_deliveries_total", (("result", "delivered"),)))
+                    and now.get(("accessguard_state_keys", (("table", "state-user"),)))):
                 break
             asyncio.run(asyncio.sleep(0.25))
     finally:
