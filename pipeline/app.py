@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 
 import faust
@@ -15,22 +17,36 @@ __all__ = ["App", "create_app", "raw_topic", "tune_fetch_wait"]
 log = logging.getLogger("accessguard")
 
 
+#: How long each before-stop hook may take (a flush waits for the broker).
+BEFORE_STOP_TIMEOUT = 10.0
+
+
 class App(faust.App):
     """A Faust app that runs ``before_stop`` coroutines first when it stops, while its
     consumer, producer and agents still run: the detect agents flush the state they hold
     and ack the events it covers there, so Faust's own wait for unacked events (and the
-    final commit) find nothing left behind."""
+    final commit) find nothing left behind.
+
+    If a hook fails or times out (the broker is gone, say), its events stay unacked and are
+    redone after a restart; Faust is then told not to wait for them, or it would wait
+    forever."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.before_stop: list[Callable[[], Awaitable[None]]] = []
 
     async def on_stop(self) -> None:
+        clean = True
         for hook in self.before_stop:
             try:
-                await hook()
-            except Exception:  # a failed flush only means those events are redone
-                log.exception("before-stop hook failed")
+                await asyncio.wait_for(hook(), BEFORE_STOP_TIMEOUT)
+            except Exception:  # incl. the timeout: those events are redone after a restart
+                log.exception("before-stop flush failed; its events will be redone")
+                clean = False
+        if not clean:
+            with warnings.catch_warnings():  # "reconfiguring late": meant, and read at stop
+                warnings.simplefilter("ignore")
+                self.conf.stream_wait_empty = False
         await super().on_stop()
 
 
