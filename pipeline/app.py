@@ -72,7 +72,10 @@ def create_app(settings: WorkerSettings) -> App:
         web_host=settings.web_host,
         web_tables_enabled=False,  # table contents are audit data
         producer_acks=-1,
-        producer_linger=0.001,
+        producer_linger=0.001,  # latency: each of an alert's hops waits this long
+        # Faust waits 20 minutes by default for a produce response (Kafka's own clients: 30 s);
+        # an unanswered request would hold the agents, which wait for their sends, that long.
+        producer_request_timeout=30.0,
         producer_max_request_size=MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
     )
