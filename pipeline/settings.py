@@ -57,8 +57,9 @@ class WorkerSettings(BaseSettings):
         False, description="work around the embedded broker's end offsets (see agents.py); "
         "real Kafka does not need it")
     fetch_max_wait_ms: int = Field(
-        10, ge=1, le=1500, description="longest a consumer fetch waits for data (latency)")
-    batch_within_seconds: float = Field(0.02, gt=0, description="max wait to fill a batch")
+        20, ge=1, le=1500, description="longest a consumer fetch waits for data (latency); "
+        "10 lowers latency but sent the embedded broker into collapse in sustained runs")
+    batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
     gc_gen0_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation garbage collections "
         "(Python's default: 700; 0 keeps it); startup objects are frozen either way")
