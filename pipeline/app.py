@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 
 import faust
@@ -28,25 +27,20 @@ class App(faust.App):
     final commit) find nothing left behind.
 
     If a hook fails or times out (the broker is gone, say), its events stay unacked and are
-    redone after a restart; Faust is then told not to wait for them, or it would wait
-    forever."""
+    redone after a restart. Faust's own wait for unacked events (``stream_wait_empty``) is
+    off: events still in a take buffer, not yet handed to an agent, would never be acked and
+    it would wait forever; they too are redone after a restart (at-least-once)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.before_stop: list[Callable[[], Awaitable[None]]] = []
 
     async def on_stop(self) -> None:
-        clean = True
         for hook in self.before_stop:
             try:
                 await asyncio.wait_for(hook(), BEFORE_STOP_TIMEOUT)
             except Exception:  # incl. the timeout: those events are redone after a restart
                 log.exception("before-stop flush failed; its events will be redone")
-                clean = False
-        if not clean:
-            with warnings.catch_warnings():  # "reconfiguring late": meant, and read at stop
-                warnings.simplefilter("ignore")
-                self.conf.stream_wait_empty = False
         await super().on_stop()
 
 
@@ -72,6 +66,7 @@ def create_app(settings: WorkerSettings) -> App:
         web_host=settings.web_host,
         web_tables_enabled=False,  # table contents are audit data
         producer_acks=-1,
+        stream_wait_empty=False,  # see App
         producer_linger=0.001,  # latency: each of an alert's hops waits this long
         # Faust waits 20 minutes by default for a produce response (Kafka's own clients: 30 s);
         # an unanswered request would hold the agents, which wait for their sends, that long.
