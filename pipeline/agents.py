@@ -198,24 +198,19 @@ def build_topology(
                     if pending.due(settings.state_flush_seconds):
                         await flush()
 
+        async def flush_now(*_: Any, **__: Any) -> None:  # also a revoke-signal receiver
+            async with lock:
+                await flush()
+
         async def flush_when_idle() -> None:
             if pending.due(settings.state_flush_seconds):
-                async with lock:
-                    await flush()
-
-        async def flush_before_revoke(sender: Any, revoked: Any, **kwargs: Any) -> None:
-            async with lock:
-                await flush()
-
-        async def flush_before_stop() -> None:
-            async with lock:
-                await flush()
+                await flush_now()
 
         app.agent(source, name=f"detect_{kind}")(agent)
         app.timer(settings.state_flush_seconds, name=f"flush_{kind}")(flush_when_idle)
-        app.on_partitions_revoked.connect(flush_before_revoke)  # type: ignore[arg-type]
+        app.on_partitions_revoked.connect(flush_now)
         if isinstance(app, App):
-            app.before_stop.append(flush_before_stop)
+            app.before_stop.append(flush_now)
 
     async def send_grouped(topic: faust.TopicT, bucket: dict[str, list[bytes]]) -> None:
         """One message per destination partition (NDJSON lines), each record on the
