@@ -11,7 +11,10 @@ How each figure is measured (all in this run, on the embedded broker, 2 partitio
   number of messages. Faust commits every second, so short runs read a little low.
 - ``pipeline_batched_eps``: the same, with ~20 NDJSON lines of one user per message.
 - ``bare_faust_eps`` / ``naive_faust_eps``: benchmarks/faust_baseline.py (``create_app``'s
-  settings; parse only / parse + one table write per event), same protocol.
+  settings and transport, the one the pipeline consumes with; parse only / parse + one
+  table write per event), same protocol. ``bare_faust_stock_eps`` /
+  ``naive_faust_stock_eps``: the same agents on Faust's own consumer as shipped (context
+  only: the targets compare like with like).
 - ``raw_consumer_eps``: aiokafka ``getmany`` + ``json.loads`` over the same pre-loaded topic.
 - ``two_worker_speedup``: worker(s) started first on an empty topic (for two: until the group
   has rebalanced over both), then the events are produced and the clock runs from the first
@@ -171,12 +174,14 @@ def preloaded_worker_rate(run: Run, name: str, messages: Messages, events: int,
 
 
 def faust_baseline_rate(run: Run, mode: str, messages: Messages, window: float,
-                        *, raw_too: bool = False) -> tuple[Rate, float | None]:
+                        *, raw_too: bool = False, stock: bool = False
+                        ) -> tuple[Rate, float | None]:
     with EmbeddedBroker() as broker:
         asyncio.run(_preload(broker.bootstrap, messages))
-        app_id = group_id(mode)
+        app_id = group_id(mode + ("-stock" if stock else ""))
         child = Child(["benchmarks/faust_baseline.py", mode, broker.bootstrap, app_id,
-                       "--partitions", str(PARTITIONS)], {}, run.workdir / f"{app_id}.log")
+                       "--partitions", str(PARTITIONS), *(["--stock"] if stock else [])],
+                      {}, run.workdir / f"{app_id}.log")
         try:
             child.wait_for("bench.ready", 90)
             t0, c0, b0 = time.monotonic(), cpu_seconds(child.proc.pid), cpu_seconds(broker.pid)
@@ -544,6 +549,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         say(f"  raw_consumer_eps = {raw:.0f} events/s")
         say("[4/9] naive Faust agent (parse + one table write per event) ...")
         keep("naive_faust_eps", faust_baseline_rate(run, "naive", single, window)[0])
+        say("[4+] the same two agents on Faust's own consumer (as shipped), for context ...")
+        keep("bare_faust_stock_eps",
+             faust_baseline_rate(run, "bare", single, window, stock=True)[0])
+        keep("naive_faust_stock_eps",
+             faust_baseline_rate(run, "naive", single, window, stock=True)[0])
         say("[5/9] two workers vs one (workers up first, then produce) ...")
         keep("one_worker_live_eps", live_rate(run, 1, single, window))
         keep("two_worker_live_eps", live_rate(run, 2, single, window))
