@@ -21,7 +21,7 @@ from detectors.config import default_config
 from detectors.engine import Engine
 from detectors.events import AccessEvent
 from detectors.ml.behaviour_anomaly import BehaviourAnomaly
-from detectors.ml.features import Context, extract, new_baseline, update
+from detectors.ml.features import Context, Observation, new_baseline
 from detectors.ml.scenarios import MlScenarioSpec, generate_ml
 from detectors.registry import DETECTORS
 
@@ -54,8 +54,9 @@ def features_step() -> Step:
 
     def step(ev: AccessEvent) -> None:
         base = bases.setdefault(ev.user, new_baseline())
-        extract(base, ev, ctx)
-        update(base, ev, ctx)
+        seen = Observation(base, ev, ctx)  # as the detector does: features, then fold in
+        seen.features(base)
+        seen.fold(base)
 
     return step
 
@@ -90,7 +91,7 @@ def main() -> None:
         return step
 
     timed("ML path: behaviour_anomaly alone", events, ml_step, args.rounds)
-    timed("  of which features (extract + update)", events, features_step, args.rounds)
+    timed("  of which features (extract + fold in)", events, features_step, args.rounds)
     timed("whole engine: rules + ML + fusion", events, lambda: engine_step(Engine(config)),
           args.rounds)
     det = dets[-1]

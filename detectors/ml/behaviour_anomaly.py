@@ -43,10 +43,9 @@ from detectors.ml.explain import describe, usual_days, usual_hours
 from detectors.ml.features import (
     FEATURES,
     Context,
+    Observation,
     current_window,
-    extract,
     new_baseline,
-    update,
 )
 from detectors.ml.models import AnomalyModel, ModelName, make_model
 from detectors.ml.threshold import AdaptiveThreshold
@@ -156,10 +155,11 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
         self.last_threshold = max(cfg.min_threshold, self._threshold.value())
         findings: list[Finding] = []
         self.last_flagged = False
+        seen = Observation(base, event, self._ctx)
         if st["n"] < cfg.warmup_events:
             self.last_score = None
         else:
-            feats = extract(base, event, self._ctx)
+            feats = seen.features(base)
             raw = self._model.score_one(feats)
             prev = st.get("a", raw)
             score = round(cfg.smoothing * prev + (1.0 - cfg.smoothing) * raw, 6)
@@ -175,7 +175,7 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
                     findings.append(found)
             else:
                 self._learn(feats)
-        update(base, event, self._ctx)
+        seen.fold(base)  # after the finding, which explains against the baseline before it
         st["n"] += 1
         return st, findings
 

@@ -13,7 +13,8 @@ A user's baseline is a small JSON-compatible dict (a few hundred bytes; see docs
   idle-gap feature and idle hours before the current session.
 
 :func:`extract` returns the features of an event against the baseline *before* the event
-(window features include it) and :func:`update` folds the event in. High values always mean
+(window features include it) and :func:`update` folds the event in; an :class:`Observation`
+does both with the shared work done once. High values always mean
 "unusual for this user", which is what the shared model and the explanations rely on.
 Out-of-order events are folded in as they come: an event older than the current bucket counts
 in it, and the last-seen time only moves forward.
@@ -42,6 +43,7 @@ __all__ = [
     "FEATURES",
     "PRIVILEGED_ACTIONS",
     "Context",
+    "Observation",
     "current_window",
     "extract",
     "is_interactive",
@@ -129,37 +131,52 @@ def _excess(ratio: float) -> float:
     return over / (over + 3.0)
 
 
-def _rarity(hist: list[int], i: int, smooth: float) -> float:
-    """0 for a bin at least half as busy as the busiest (neighbours count ``smooth``), up to 1."""
-    s: list[float] | list[int]
+def _rarity(hist: list[int], i: int, smooth: bool) -> float:
+    """0 for a bin at least half as busy as the busiest, up to 1. With ``smooth`` each bin
+    counts its two neighbours at a quarter weight; summed here on four times the counts, in
+    integers, which gives exactly the floats that summing quarters would."""
+    n = len(hist)
     if smooth:
-        s = [a + smooth * (b + c) for a, b, c in zip(hist, hist[-1:] + hist[:-1],
-                                                     hist[1:] + hist[:1], strict=True)]
+        prev, top = hist[-1], 0
+        for j in range(n):
+            x = 4 * hist[j] + prev + hist[j + 1 - n]
+            prev = hist[j]
+            if x > top:
+                top = x
+        at = 4 * hist[i] + hist[i - 1] + hist[(i + 1) % n]
     else:
-        s = hist
-    top = max(s)
-    return max(0.0, 1.0 - s[i] / (0.5 * top)) if top > 0 else 1.0
+        top, at = max(hist), hist[i]
+    return max(0.0, 1.0 - at / (0.5 * top)) if top > 0 else 1.0
 
 
 def current_window(base: dict[str, Any], event: AccessEvent, ts: int) -> list[Any]:
     """The current bucket as it is with this event in it (a new list; base is untouched)."""
+    return _window(base["b"], ts, event.outcome != "success", _resource_hash(event),
+                   _network_hash(event))
+
+
+def _resource_hash(event: AccessEvent) -> str | None:
+    return None if event.resource is None else _h(event.resource)
+
+
+def _network_hash(event: AccessEvent) -> str | None:
+    return None if event.source_ip is None else _h(network_of(event.source_ip))
+
+
+def _window(b: list[Any] | None, ts: int, failed: bool, rh: str | None,
+            nh: str | None) -> list[Any]:
     start = ts - ts % BUCKET_SECONDS
-    b = base["b"]
     if b is None or start > b[0]:
         b = [start, 0, 0, [], []]
     else:
         b = [b[0], b[1], b[2], list(b[3]), list(b[4])]
     b[1] += 1
-    if event.outcome != "success":
+    if failed:
         b[2] += 1
-    if event.resource is not None:
-        rh = _h(event.resource)
-        if rh not in b[3] and len(b[3]) < _BUCKET_RESOURCES:
-            b[3].append(rh)
-    if event.source_ip is not None:
-        nh = _h(network_of(event.source_ip))
-        if nh not in b[4] and len(b[4]) < _BUCKET_NETWORKS:
-            b[4].append(nh)
+    if rh is not None and rh not in b[3] and len(b[3]) < _BUCKET_RESOURCES:
+        b[3].append(rh)
+    if nh is not None and nh not in b[4] and len(b[4]) < _BUCKET_NETWORKS:
+        b[4].append(nh)
     return b
 
 
@@ -171,34 +188,86 @@ def _gap_feature(base: dict[str, Any], ts: int) -> float:
     return min(1.0, max(0.0, (gap - base["g"]) / 4.0))
 
 
+class Observation:
+    """What one event brings, worked out once for both its features and its fold-in."""
+
+    __slots__ = ("b", "country", "hour", "interactive", "nh", "old", "privileged", "rh",
+                 "sens", "service", "ts", "wday")
+
+    def __init__(self, base: dict[str, Any], event: AccessEvent, ctx: Context) -> None:
+        self.ts = ts = int(event.ts)
+        stamp = event.timestamp
+        self.hour, self.wday = stamp.hour, stamp.weekday()
+        self.rh, self.nh = _resource_hash(event), _network_hash(event)
+        self.sens = event.environment in ctx.sensitive_environments
+        self.privileged = event.action in PRIVILEGED_ACTIONS
+        self.interactive = is_interactive(event)
+        self.country = event.geo.country if event.geo is not None else None
+        self.service = event.actor_type == "service"
+        self.old = old = base["b"]
+        self.b = _window(old, ts, event.outcome != "success", self.rh, self.nh)
+
+    def features(self, base: dict[str, Any]) -> dict[str, float]:
+        """The event's features against ``base`` as it is before the fold-in."""
+        b, rh, nh, sens, country = self.b, self.rh, self.nh, self.sens, self.country
+        new_res = rh is not None and rh not in base["kr"]
+        share_s, share_p, share_i = base["s"]
+        return {
+            "hour_rarity": _rarity(base["h"], self.hour, True),
+            "weekday_rarity": _rarity(base["d"], self.wday, False),
+            "rate": _excess(b[1] / max(base["r"], 1.0)),
+            "distinct_resources": _excess(len(b[3]) / max(base["u"], 1.0)),
+            "distinct_networks": (len(b[4]) - 1) / (len(b[4]) + 1) if b[4] else 0.0,
+            "failure_ratio": b[2] / (b[1] + 2),
+            "new_resource": 1.0 if new_res else 0.0,
+            "new_sensitive_resource": 1.0 if new_res and sens else 0.0,
+            "new_network": 1.0 if nh is not None and nh not in base["kn"] else 0.0,
+            "new_country": 1.0 if country is not None and country not in base["kc"] else 0.0,
+            "sensitive": (1.0 - share_s) if sens else 0.0,
+            "privileged": (1.0 - share_p) if self.privileged else 0.0,
+            "interactive": (1.0 - share_i) if self.interactive else 0.0,
+            "idle_gap": _gap_feature(base, self.ts),
+            "service_actor": 1.0 if self.service else 0.0,
+        }
+
+    def fold(self, base: dict[str, Any]) -> None:
+        """Fold the event into ``base`` in place (once, after any :meth:`features`)."""
+        ts, old, b = self.ts, self.old, self.b
+        _bump(base["h"], self.hour, _HIST_CAP)
+        _bump(base["d"], self.wday, _WEEK_CAP)
+        if old is not None and b[0] != old[0]:  # the previous bucket closed
+            base["r"] = _ewma(base["r"], old[1], _EWMA)
+            base["u"] = _ewma(base["u"], len(old[3]), _EWMA)
+        base["b"] = b
+        last = base["t"]
+        if last is not None and ts - last > _SESSION_GAP_SECONDS:
+            base["sg"] = round(_gap_feature(base, ts), 3)
+            base["si"] = round((ts - last) / 3600.0, 1)
+            gap = math.log1p((ts - last) / 3600.0)
+            base["g"] = _ewma(base["g"], gap, _EWMA * 4) if base["g"] else round(gap, 4)
+        elif last is None:
+            base["sg"] = 0.0
+        base["t"] = ts if last is None else max(last, ts)
+        if self.rh is not None:
+            _remember(base["kr"], self.rh, _KNOWN_RESOURCES)
+        if self.nh is not None:
+            _remember(base["kn"], self.nh, _KNOWN_NETWORKS)
+        if self.country is not None:
+            _remember(base["kc"], self.country, _KNOWN_COUNTRIES)
+        s = base["s"]
+        s[0] = _ewma(s[0], float(self.sens), _SHARE_EWMA)
+        s[1] = _ewma(s[1], float(self.privileged), _SHARE_EWMA)
+        s[2] = _ewma(s[2], float(self.interactive), _SHARE_EWMA)
+
+
 def extract(base: dict[str, Any], event: AccessEvent, ctx: Context) -> dict[str, float]:
     """The complete feature dict of ``event`` against ``base`` (not modified)."""
-    ts = int(event.ts)
-    hour, wday = event.timestamp.hour, event.timestamp.weekday()
-    b = current_window(base, event, ts)
-    sens = event.environment in ctx.sensitive_environments
-    new_res = event.resource is not None and _h(event.resource) not in base["kr"]
-    new_net = (event.source_ip is not None
-               and _h(network_of(event.source_ip)) not in base["kn"])
-    country = event.geo.country if event.geo is not None else None
-    share_s, share_p, share_i = base["s"]
-    return {
-        "hour_rarity": _rarity(base["h"], hour, 0.25),
-        "weekday_rarity": _rarity(base["d"], wday, 0.0),
-        "rate": _excess(b[1] / max(base["r"], 1.0)),
-        "distinct_resources": _excess(len(b[3]) / max(base["u"], 1.0)),
-        "distinct_networks": (len(b[4]) - 1) / (len(b[4]) + 1) if b[4] else 0.0,
-        "failure_ratio": b[2] / (b[1] + 2),
-        "new_resource": 1.0 if new_res else 0.0,
-        "new_sensitive_resource": 1.0 if new_res and sens else 0.0,
-        "new_network": 1.0 if new_net else 0.0,
-        "new_country": 1.0 if country is not None and country not in base["kc"] else 0.0,
-        "sensitive": (1.0 - share_s) if sens else 0.0,
-        "privileged": (1.0 - share_p) if event.action in PRIVILEGED_ACTIONS else 0.0,
-        "interactive": (1.0 - share_i) if is_interactive(event) else 0.0,
-        "idle_gap": _gap_feature(base, ts),
-        "service_actor": 1.0 if event.actor_type == "service" else 0.0,
-    }
+    return Observation(base, event, ctx).features(base)
+
+
+def update(base: dict[str, Any], event: AccessEvent, ctx: Context) -> None:
+    """Fold ``event`` into ``base`` in place."""
+    Observation(base, event, ctx).fold(base)
 
 
 def _remember(known: list[str], item: str, cap: int) -> None:
@@ -212,39 +281,6 @@ def _remember(known: list[str], item: str, cap: int) -> None:
 
 def _ewma(old: float, new: float, alpha: float) -> float:
     return round(old + alpha * (new - old), 4)
-
-
-def update(base: dict[str, Any], event: AccessEvent, ctx: Context) -> None:
-    """Fold ``event`` into ``base`` in place."""
-    ts = int(event.ts)
-    hour, wday = event.timestamp.hour, event.timestamp.weekday()
-    _bump(base["h"], hour, _HIST_CAP)
-    _bump(base["d"], wday, _WEEK_CAP)
-    old = base["b"]
-    b = current_window(base, event, ts)
-    if old is not None and b[0] != old[0]:  # the previous bucket closed
-        base["r"] = _ewma(base["r"], old[1], _EWMA)
-        base["u"] = _ewma(base["u"], len(old[3]), _EWMA)
-    base["b"] = b
-    last = base["t"]
-    if last is not None and ts - last > _SESSION_GAP_SECONDS:
-        base["sg"] = round(_gap_feature(base, ts), 3)
-        base["si"] = round((ts - last) / 3600.0, 1)
-        gap = math.log1p((ts - last) / 3600.0)
-        base["g"] = _ewma(base["g"], gap, _EWMA * 4) if base["g"] else round(gap, 4)
-    elif last is None:
-        base["sg"] = 0.0
-    base["t"] = ts if last is None else max(last, ts)
-    if event.resource is not None:
-        _remember(base["kr"], _h(event.resource), _KNOWN_RESOURCES)
-    if event.source_ip is not None:
-        _remember(base["kn"], _h(network_of(event.source_ip)), _KNOWN_NETWORKS)
-    if event.geo is not None and event.geo.country is not None:
-        _remember(base["kc"], event.geo.country, _KNOWN_COUNTRIES)
-    s = base["s"]
-    s[0] = _ewma(s[0], float(event.environment in ctx.sensitive_environments), _SHARE_EWMA)
-    s[1] = _ewma(s[1], float(event.action in PRIVILEGED_ACTIONS), _SHARE_EWMA)
-    s[2] = _ewma(s[2], float(is_interactive(event)), _SHARE_EWMA)
 
 
 def _bump(hist: list[int], i: int, cap: int) -> None:

@@ -60,3 +60,41 @@ def test_baseline_stays_small_as_json() -> None:
         update(bases.setdefault(ev.user, new_baseline()), ev, CTX)
     sizes = [len(json.dumps(b, separators=(",", ":"))) for b in bases.values()]
     assert max(sizes) < 1024
+
+
+def test_an_observation_gives_what_extract_then_update_give() -> None:
+    from detectors.ml.features import Observation
+    from detectors.ml.scenarios import MlScenarioSpec, generate_ml
+
+    events = [ev for ev, _ in generate_ml(MlScenarioSpec(12, 8, 3))]
+    one: dict[str, dict[str, object]] = {}
+    two: dict[str, dict[str, object]] = {}
+    for ev in events:
+        a = one.setdefault(ev.user, new_baseline())
+        b = two.setdefault(ev.user, new_baseline())
+        expected = extract(a, ev, CTX)
+        update(a, ev, CTX)
+        seen = Observation(b, ev, CTX)
+        assert seen.features(b) == expected
+        seen.fold(b)
+        assert b == a
+    assert len(events) > 1000 and len(one) == 12
+
+
+def test_smoothed_rarity_is_the_quarter_weighted_formula_exactly() -> None:
+    import random
+
+    from detectors.ml.features import _rarity
+
+    rng = random.Random(5)
+    for _ in range(500):
+        hist = [rng.choice((0, 0, 1, 2, 3, 50, 999)) for _ in range(24)]
+        i = rng.randrange(24)
+        smoothed = [a + 0.25 * (b + c) for a, b, c in
+                    zip(hist, hist[-1:] + hist[:-1], hist[1:] + hist[:1], strict=True)]
+        top = max(smoothed)
+        want = max(0.0, 1.0 - smoothed[i] / (0.5 * top)) if top > 0 else 1.0
+        assert _rarity(hist, i, True) == want
+        plain = max(hist)
+        assert _rarity(hist, i, False) == (
+            max(0.0, 1.0 - hist[i] / (0.5 * plain)) if plain > 0 else 1.0)
