@@ -45,7 +45,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
@@ -83,7 +82,7 @@ from pipeline import topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.demo import WorkerProcess
 from pipeline.kafka import ensure_topics, make_producer
-from pipeline.receiver import Received, WebhookReceiver
+from pipeline.receiver import Received
 from pipeline.testing import start_worker
 
 PARTITIONS = 2
@@ -303,19 +302,14 @@ async def paced(bootstrap: str, background: Messages, rate: float, seconds: floa
     return sent, bursts
 
 
-def watch_arrivals(receiver: WebhookReceiver, stop: threading.Event
-                   ) -> tuple[threading.Thread, list[tuple[float, Received]]]:
-    arrivals: list[tuple[float, Received]] = []
-
-    def loop() -> None:
-        while not stop.is_set():
-            got = receiver.wait_for(len(arrivals) + 1, 0.2)
-            now = time.monotonic()
-            arrivals.extend((now, r) for r in got[len(arrivals):])
-
-    t = threading.Thread(target=loop, daemon=True)
-    t.start()
-    return t, arrivals
+def receiver_arrivals(receiver: Child) -> list[tuple[float, Received]]:
+    """The receiver child's accepted POSTs so far, each with the moment it came in."""
+    out: list[tuple[float, Received]] = []
+    for line in list(receiver.lines):
+        if line.startswith("arrival "):
+            doc = json.loads(line.removeprefix("arrival "))
+            out.append((doc["at"], Received("/hook", {}, doc["body"].encode(), 200, doc["at"])))
+    return out
 
 
 def latencies_ms(arrivals: list[tuple[float, Received]], sent_at: dict[str, float]
@@ -359,24 +353,27 @@ def measure_latency(run: Run, background: Messages, rate: float, seconds: float
     """(p50 ms, p99 ms, alerted bursts, bursts). A burst still not alerted when the wait
     ends counts with its time so far: a lower bound, so a lagging worker cannot look fast."""
     sent_at: dict[str, float] = {}
-    stop = threading.Event()
-    with EmbeddedBroker() as broker, WebhookReceiver() as receiver:
+    with EmbeddedBroker() as broker:
         asyncio.run(ensure_topics(broker.bootstrap, topics.ALL, partitions=PARTITIONS))
-        worker = run.start_worker(broker.bootstrap, group_id("latency"),
-                                  webhook_url=receiver.url)
-        thread, arrivals = watch_arrivals(receiver, stop)
+        # The receiver runs in a process of its own (benchmarks/latency_receiver.py).
+        receiver = Child(["benchmarks/latency_receiver.py"], {},
+                         run.workdir / f"receiver-{uuid.uuid4().hex[:6]}.log")
+        worker = None
         try:
+            url = receiver.wait_for("receiver.ready", 30).split()[-1]
+            worker = run.start_worker(broker.bootstrap, group_id("latency"), webhook_url=url)
             sent, bursts = asyncio.run(paced(broker.bootstrap, background, rate, seconds,
                                              sent_at))
             finals = [burst(k, 0)[-1].event_id for k in range(bursts)]
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and missed_bursts(arrivals, sent_at, finals,
-                                                                time.monotonic()):
+            while time.monotonic() < deadline and missed_bursts(
+                    receiver_arrivals(receiver), sent_at, finals, time.monotonic()):
                 time.sleep(0.2)
+            arrivals = receiver_arrivals(receiver)
         finally:
-            stop.set()
-            thread.join(2)
-            worker.stop()
+            if worker is not None:
+                worker.stop()
+            receiver.stop()
     lat = latencies_ms(arrivals, sent_at)
     missed = missed_bursts(arrivals, sent_at, finals, time.monotonic())
     if not lat and not missed:

@@ -23,6 +23,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int
+    at: float = 0.0  # time.monotonic() when the request came in (system-wide on Linux)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -44,13 +45,15 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                arrived = time.monotonic()
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
                 status, headers = outer._next_response()
                 if outer.echo:
                     print(body.decode(errors="replace"), flush=True)
                 with outer._lock:
-                    outer._received.append(Received(self.path, dict(self.headers), body, status))
+                    outer._received.append(Received(self.path, dict(self.headers), body, status,
+                                                   arrived))
                     outer._lock.notify_all()
                 self.send_response(status)
                 for k, v in headers.items():

@@ -123,3 +123,35 @@ def test_unalerted_bursts_count_as_lower_bounds() -> None:
     arrivals = [(11.0, Received("/hook", {}, json.dumps(body).encode(), 200))]
     sent_at = {"a-4": 10.0, "b-4": 12.0}
     assert missed_bursts(arrivals, sent_at, ["a-4", "b-4"], now=15.0) == [3000.0]
+
+
+def test_the_latency_receiver_child_lines_become_stamped_arrivals() -> None:
+    from types import SimpleNamespace
+
+    from benchmarks.run import receiver_arrivals
+
+    body = {"type": "trigger", "data": {"alert": {"alert_id": "A", "event_ids": ["a-1"]}}}
+    child = SimpleNamespace(lines=[
+        "receiver.ready http://127.0.0.1:1234/hook\n",
+        "arrival " + json.dumps({"at": 10.25, "body": json.dumps(body)}) + "\n",
+        "some other output\n",
+    ])
+    arrivals = receiver_arrivals(child)  # type: ignore[arg-type]
+    assert [(at, r.at, r.json()["data"]["alert"]["alert_id"]) for at, r in arrivals] == [
+        (10.25, 10.25, "A")]
+    assert [round(x) for x in latencies_ms(arrivals, {"a-1": 10.0})] == [250]
+
+
+def test_the_receiver_stamps_each_request_as_it_comes_in() -> None:
+    import time
+
+    import httpx
+
+    from pipeline.receiver import WebhookReceiver
+
+    with WebhookReceiver() as receiver:
+        before = time.monotonic()
+        httpx.post(receiver.url, content=b"{}")
+        after = time.monotonic()
+        got = receiver.wait_for(1, 5)
+    assert len(got) == 1 and before <= got[0].at <= after
