@@ -21,7 +21,11 @@ How each figure is measured (all in this run, on the embedded broker, 2 partitio
   send to the committed total; ratio of two workers' rate to one worker's, same protocol.
   ``cpu_parallelism`` is its ceiling here: the work two busy-looping processes get done at
   once over one's (the broker and the producer share the same cores besides).
-- ``latency_p50_ms`` / ``latency_p99_ms``: a worker posting to a local WebhookReceiver; benign
+  ``one_worker_cores_busy`` / ``two_worker_cores_busy``: CPU seconds per second of the
+  workers, the broker and this process (the producer) together over each run: how much of
+  the machine was left for the second worker.
+- ``latency_p50_ms`` / ``latency_p99_ms``: a worker posting to a webhook receiver in a process
+  of its own (benchmarks/latency_receiver.py, stamping each request as it comes in); benign
   events paced at half of ``pipeline_eps``; every second a brute-force burst (5 failed logins,
   a fresh user and address) is injected; latency = webhook arrival - send of the newest event
   of that burst named in the alert's ``event_ids``.
@@ -135,11 +139,15 @@ class Rate:
     cpu_us: float  # consumer process(es) CPU per event
     broker_cpu_us: float
     done: bool  # everything was consumed (else the window ended first)
+    cores_busy: float | None = None  # consumers + broker + this (producing) process
 
     def text(self) -> str:
         more = "" if self.done else " (window ended first)"
+        busy = ("" if self.cores_busy is None else
+                f"; {self.cores_busy:.2f} of {os.cpu_count()} cores busy (workers, broker and "
+                "producer)")
         return (f"{self.eps:.0f} events/s{more}; CPU {self.cpu_us:.0f} µs/event in the "
-                f"consumer, {self.broker_cpu_us:.0f} µs/event in the broker")
+                f"consumer, {self.broker_cpu_us:.0f} µs/event in the broker{busy}")
 
 
 def _rate(events_per_message: float, got: int, seconds: float, cpu: float, broker_cpu: float,
@@ -236,14 +244,17 @@ def live_rate(run: Run, workers: int, messages: Messages, window: float) -> Rate
                 return await CommitWatch(broker.bootstrap, app_id, topics.EVENTS).wait_total(
                     len(messages), left)
 
-            t0 = time.monotonic()
+            t0, me0 = time.monotonic(), cpu_seconds(os.getpid())
             c0, b0 = sum(map(cpu_seconds, pids)), cpu_seconds(broker.pid)
             got, t1 = asyncio.run(go())
             c1, b1 = sum(map(cpu_seconds, pids)), cpu_seconds(broker.pid)
+            me1 = cpu_seconds(os.getpid())
         finally:
             for w in started:
                 w.stop()
-    return _rate(1.0, got, t1 - t0, c1 - c0, b1 - b0, len(messages))
+    rate = _rate(1.0, got, t1 - t0, c1 - c0, b1 - b0, len(messages))
+    rate.cores_busy = (c1 - c0 + b1 - b0 + me1 - me0) / (t1 - t0)
+    return rate
 
 
 def cpu_parallelism(seconds: float = 2.0) -> float:
@@ -552,9 +563,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         keep("naive_faust_stock_eps",
              faust_baseline_rate(run, "naive", single, window, stock=True)[0])
         say("[5/9] two workers vs one (workers up first, then produce) ...")
-        keep("one_worker_live_eps", live_rate(run, 1, single, window))
-        keep("two_worker_live_eps", live_rate(run, 2, single, window))
+        one, two = live_rate(run, 1, single, window), live_rate(run, 2, single, window)
+        keep("one_worker_live_eps", one)
+        keep("two_worker_live_eps", two)
         fig["two_worker_speedup"] = fig["two_worker_live_eps"] / fig["one_worker_live_eps"]
+        fig["one_worker_cores_busy"] = one.cores_busy
+        fig["two_worker_cores_busy"] = two.cores_busy
         fig["cpu_parallelism"] = cpu_parallelism()
         say(f"  two_worker_speedup = {fig['two_worker_speedup']:.2f}x; baseline: two busy "
             f"processes get {fig['cpu_parallelism']:.2f}x the work of one on this machine")

@@ -1,6 +1,6 @@
 """Soak: one worker for N minutes at half of its max rate; is its memory flat?
 
-    python benchmarks/soak.py [--minutes 30] [--rate EVENTS_PER_S]
+    python benchmarks/soak.py [--minutes 30] [--rate EVENTS_PER_S] [--bootstrap HOST:PORT]
 
 Without ``--rate`` the max rate is measured first (benchmarks/run.py's pre-loaded pipeline
 measure) and half of it is used. The scenario's events are replayed in cycles, each cycle
@@ -10,14 +10,18 @@ The worker's RSS and the group's committed offsets are sampled every 10 s; memor
 flat when no sample after the warm-up (the first fifth of the run, at least one sample)
 exceeds the first sample after it by more than 10 %, and the run only counts when the worker
 kept up: everything sent is committed within a minute of the last send. (The embedded broker
-keeps every message in memory and slows down as its log grows: pick a rate it sustains for
-the whole run.) Not part of the test suite.
+keeps every message in memory, has no retention or DeleteRecords, and stalls once its log
+holds a few hundred thousand messages at high rates: for the full 30 minutes at half the max
+rate, point ``--bootstrap`` at a real Kafka, e.g. docker-compose's.) The run stops early,
+as not kept up, once ``--give-up-seconds`` of events are waiting. Not part of the test
+suite.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import sys
@@ -33,7 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from benchmarks import run as bench
-from benchmarks.harness import keyed_lines, load_average, rss_bytes, scenario_events
+from benchmarks.harness import (
+    cpu_seconds,
+    keyed_lines,
+    load_average,
+    rss_bytes,
+    scenario_events,
+)
 from detectors.events import AccessEvent
 from detectors.findings import utc
 from pipeline import topics
@@ -94,10 +104,12 @@ class Committed:
 
 
 async def soak(bootstrap: str, group: str, pid: int, stream: Iterator[tuple[bytes, bytes]],
-               rate: float, seconds: float) -> tuple[list[tuple[float, int]], int, int]:
+               rate: float, seconds: float, *, broker_pid: int | None = None,
+               give_up_lag: float = float("inf")) -> tuple[list[tuple[float, int]], int, int]:
     """(RSS samples, messages sent, committed within a minute of the last send)."""
     async with Committed(bootstrap, group) as committed:
-        samples, sent = await _soak(bootstrap, committed, pid, stream, rate, seconds)
+        samples, sent = await _soak(bootstrap, committed, pid, stream, rate, seconds,
+                                    broker_pid, give_up_lag)
         done = await committed.total()
         deadline = time.monotonic() + 60
         while done < sent and time.monotonic() < deadline:
@@ -107,7 +119,8 @@ async def soak(bootstrap: str, group: str, pid: int, stream: Iterator[tuple[byte
 
 
 async def _soak(bootstrap: str, committed: Committed, pid: int,
-                stream: Iterator[tuple[bytes, bytes]], rate: float, seconds: float
+                stream: Iterator[tuple[bytes, bytes]], rate: float, seconds: float,
+                broker_pid: int | None, give_up_lag: float
                 ) -> tuple[list[tuple[float, int]], int]:
     producer = await make_producer(bootstrap)
     pending: list[asyncio.Future[Any]] = []
@@ -129,9 +142,17 @@ async def _soak(bootstrap: str, committed: Committed, pid: int,
             if elapsed >= next_sample:
                 samples.append((elapsed, rss_bytes(pid)))
                 total = sent + 5 * bursts
+                lag = total - await committed.total()
+                broker = ("" if broker_pid is None else
+                          f"  broker rss={rss_bytes(broker_pid) / 2**20:7.1f} MiB "
+                          f"cpu={cpu_seconds(broker_pid):6.0f} s")
                 print(f"  t={elapsed:6.0f} s  rss={samples[-1][1] / 2**20:7.1f} MiB  "
-                      f"sent={total}  lag={total - await committed.total()}", flush=True)
+                      f"sent={total}  lag={lag}{broker}", flush=True)
                 next_sample += SAMPLE_SECONDS
+                if lag > give_up_lag:
+                    print(f"  giving up: {lag} messages behind (over {give_up_lag:.0f})",
+                          flush=True)
+                    break
             if len(pending) > 2000:
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -149,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, help="events/s (default: half of the measured max)")
     ap.add_argument("--users", type=int, default=600)
     ap.add_argument("--hours", type=float, default=4.0)
+    ap.add_argument("--bootstrap", help="a running Kafka (e.g. docker-compose's) instead of the "
+                    "embedded broker; topics are created if missing")
+    ap.add_argument("--give-up-seconds", type=float, default=120.0,
+                    help="stop early once this many seconds of events are not yet committed")
     ns = ap.parse_args(argv)
     la = load_average()
     print(f"soak: {ns.minutes:g} min; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}; "
@@ -163,18 +188,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                                               20.0)
             rate = top.eps / 2
             print(f"  max {top.text()}; soaking at {rate:.0f} events/s", flush=True)
-        with EmbeddedBroker() as broker, WebhookReceiver() as receiver:
-            asyncio.run(ensure_topics(broker.bootstrap, topics.ALL,
-                                      partitions=bench.PARTITIONS))
+        with contextlib.ExitStack() as stack:
+            receiver = stack.enter_context(WebhookReceiver())
+            broker = None if ns.bootstrap else stack.enter_context(EmbeddedBroker())
+            bootstrap = ns.bootstrap or broker.bootstrap  # type: ignore[union-attr]
+            asyncio.run(ensure_topics(bootstrap, topics.ALL, partitions=bench.PARTITIONS))
             group = bench.group_id("soak")
-            worker = run.start_worker(broker.bootstrap, group, webhook_url=receiver.url)
+            worker = run.start_worker(bootstrap, group, webhook_url=receiver.url)
             try:
-                samples, sent, done = asyncio.run(soak(broker.bootstrap, group, worker.proc.pid,
-                                                       cycles(events), rate, ns.minutes * 60))
+                samples, sent, done = asyncio.run(soak(
+                    bootstrap, group, worker.proc.pid, cycles(events), rate, ns.minutes * 60,
+                    broker_pid=broker.pid if broker is not None else None,
+                    give_up_lag=rate * ns.give_up_seconds))
             finally:
                 worker.stop()
             alerts = len(receiver.accepted())
-    warmup = max(ns.minutes * 60 / 5, SAMPLE_SECONDS)
+    ran = samples[-1][0] if samples else 0.0  # shorter than asked when it gave up
+    warmup = max(ran / 5, SAMPLE_SECONDS)
     flat, growth, base = flat_verdict(samples, warmup)
     series = ", ".join(f"{t:.0f}s:{rss / 2**20:.1f}" for t, rss in samples)
     print(f"rss series (MiB): {series}")
@@ -183,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"minute of the last send ({'kept up' if kept_up else 'did NOT keep up'}); after "
           f"{warmup:.0f} s of warm-up the RSS baseline is {base / 2**20:.1f} MiB, worst growth "
           f"{growth:+.1%}: {'flat within 10 %' if flat else 'NOT flat (grew more than 10 %)'}")
-    print(json.dumps({"soak_minutes": ns.minutes, "rate_eps": round(rate, 1),
+    print(json.dumps({"soak_minutes": ns.minutes, "ran_minutes": round(ran / 60, 1),
+                      "rate_eps": round(rate, 1),
                       "rss_baseline_mib": round(base / 2**20, 1), "rss_growth": growth,
                       "flat": flat, "sent": sent, "committed": done, "kept_up": kept_up,
                       "load_average": [round(x, 2) for x in load_average()]}))
