@@ -303,11 +303,17 @@ def verdicts(fig: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         except (KeyError, TypeError):
             return None
 
+    def best(name: str) -> float:
+        """The faster of a baseline on the app's consumer and on Faust's stock one: the
+        stricter reference (the stock consumer's extra loop turns let the naive agent's
+        producer buffer drain, so it can be the faster one)."""
+        return max(fig[name], fig.get(name.replace("_eps", "_stock_eps"), 0.0))
+
     return [
-        ("pipeline_eps vs naive", ">= 2x naive_faust_eps",
-         ok(lambda: fig["pipeline_eps"] >= 2 * fig["naive_faust_eps"])),
-        ("pipeline_eps vs bare", ">= 0.8x bare_faust_eps",
-         ok(lambda: fig["pipeline_eps"] >= 0.8 * fig["bare_faust_eps"])),
+        ("pipeline_eps vs naive", ">= 2x naive (faster consumer)",
+         ok(lambda: fig["pipeline_eps"] >= 2 * best("naive_faust_eps"))),
+        ("pipeline_eps vs bare", ">= 0.8x bare (faster consumer)",
+         ok(lambda: fig["pipeline_eps"] >= 0.8 * best("bare_faust_eps"))),
         ("latency_p50_ms", "<= 100 ms", ok(lambda: fig["latency_p50_ms"] <= 100)),
         ("latency_p99_ms", "<= 1000 ms", ok(lambda: fig["latency_p99_ms"] <= 1000)),
         ("state_bytes_per_user", "<= 2048 B", ok(lambda: fig["state_bytes_per_user"] <= 2048)),
