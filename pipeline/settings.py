@@ -58,7 +58,7 @@ class WorkerSettings(BaseSettings):
         "real Kafka does not need it")
     fetch_max_wait_ms: int = Field(
         20, ge=1, le=1500, description="longest a consumer fetch waits for data (latency); "
-        "10 lowers latency but sent the embedded broker into collapse in sustained runs")
+        "lower means more fetch requests")
     batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
     gc_gen0_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation garbage collections "
