@@ -268,6 +268,45 @@ def test_worker_killed_mid_stream_loses_no_alert_and_only_redelivers(
     assert at_kill <= half < len(events)  # the kill landed mid-stream, by construction
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "known liveness bug, not fixed yet: after the second rebalance the remaining worker "
+    "sometimes stops fetching some partitions (its fetch loop idles in getmany, lag stays, "
+    "nothing is lost: a restart resumes from the committed offsets). Seen in 4 of 14 runs "
+    "with pipeline/consumer.py and 3 of 7 with Faust's stock consumer."))
+def test_a_worker_joining_and_another_leaving_mid_stream_lose_no_alert(
+    broker: EmbeddedBroker, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    """Two rebalances under traffic: a second worker joins the group (the partitions are
+    split), then the first stops cleanly (the second takes them all). Messages fetched while
+    a rebalance suspends the flow are dropped by the consumer and fetched again from the
+    committed offsets (pipeline/consumer.py keeps Faust's behaviour there)."""
+    events = traffic(users=120, hours=2, seed=82, attackers=ATTACKERS,
+                     at=(0.08, 0.2, 0.35, 0.6, 0.75, 0.9))
+    pages = expected_pages(events)
+    assert set(pages.values()) == set(ATTACKERS)  # every planted attack pages; nobody else
+    third = len(events) // 3
+    app = "faults-rebalance"
+    first = start_worker(broker.bootstrap, tmp_path / "a", app_id=app, webhook_url=receiver.url)
+    second: WorkerProcess | None = None
+    try:
+        stream = Background(broker.bootstrap, keyed(events), chunk=50, pause=0.1, hold=third)
+        receiver.wait_for(1, 60)  # the first worker is at work on the first third
+        second = start_worker(broker.bootstrap, tmp_path / "b", app_id=app,
+                              webhook_url=receiver.url)
+        first.wait_for("worker.rebalanced", 60)  # both now hold a share of the partitions
+        stream.gate.set()  # the rest flows (~2,000 events at ~500/s) ...
+        time.sleep(1.0)
+        first.stop()  # ... while the first leaves: a second rebalance mid-stream
+        stream.join()
+        got = wait_pages([receiver], set(pages), 90)
+        assert wait_committed(broker.bootstrap, app, topics.EVENTS, len(events)) == len(events)
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+    assert_no_loss_and_only_redeliveries(got, set(pages))
+
+
 # --- 2. the webhook receiver goes away and comes back ---------------------------------------
 
 @pytest.mark.parametrize("outage", ["within_retries", "longer_than_retries"])
