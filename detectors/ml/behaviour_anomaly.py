@@ -44,7 +44,6 @@ from detectors.ml.features import (
     FEATURES,
     Context,
     Observation,
-    current_window,
     new_baseline,
 )
 from detectors.ml.models import AnomalyModel, ModelName, make_model
@@ -170,7 +169,7 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
             if self._learned >= cfg.model_warmup_events // 2:  # skip the model's first noise
                 self._threshold.update(score)
             if flagged:
-                found = self._incident(st, event, feats, score)
+                found = self._incident(st, event, seen, feats, score)
                 if found is not None:
                     findings.append(found)
             else:
@@ -191,8 +190,8 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
             acc[1] += d / acc[0]
             acc[2] += d * (x - acc[1])
 
-    def _incident(self, st: dict[str, Any], event: AccessEvent, feats: dict[str, float],
-                  score: float) -> Finding | None:
+    def _incident(self, st: dict[str, Any], event: AccessEvent, seen: Observation,
+                  feats: dict[str, float], score: float) -> Finding | None:
         ts = event.ts
         open_ = st["i"]
         if open_ is not None and ts - open_[1] <= self.config.incident_gap_seconds:
@@ -200,7 +199,7 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
             open_[2] += 1
             return None
         st["i"] = [event.event_id, ts, 1]
-        return self._finding(st["b"], event, feats, score)
+        return self._finding(st["b"], seen.b, event, feats, score)
 
     def contributions(self, feats: dict[str, float]) -> list[tuple[str, float]]:
         """Features above the population's usual level, most unusual first (z-scores)."""
@@ -213,11 +212,10 @@ class BehaviourAnomaly(Detector[BehaviourAnomalyConfig]):
         out.sort(key=lambda fz: (-fz[1], FEATURES.index(fz[0])))
         return out
 
-    def _finding(self, base: dict[str, Any], event: AccessEvent, feats: dict[str, float],
-                 score: float) -> Finding:
+    def _finding(self, base: dict[str, Any], window: list[Any], event: AccessEvent,
+                 feats: dict[str, float], score: float) -> Finding:
         cfg = self.config
         user = event.user
-        window = current_window(base, event, int(event.ts))
         top: list[tuple[str, float]] = []
         reasons: list[str] = []
         for f, z in self.contributions(feats):  # the top features, one sentence each

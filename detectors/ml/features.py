@@ -44,7 +44,6 @@ __all__ = [
     "PRIVILEGED_ACTIONS",
     "Context",
     "Observation",
-    "current_window",
     "extract",
     "is_interactive",
     "network_of",
@@ -149,12 +148,6 @@ def _rarity(hist: list[int], i: int, smooth: bool) -> float:
     return max(0.0, 1.0 - at / (0.5 * top)) if top > 0 else 1.0
 
 
-def current_window(base: dict[str, Any], event: AccessEvent, ts: int) -> list[Any]:
-    """The current bucket as it is with this event in it (a new list; base is untouched)."""
-    return _window(base["b"], ts, event.outcome != "success", _resource_hash(event),
-                   _network_hash(event))
-
-
 def _resource_hash(event: AccessEvent) -> str | None:
     return None if event.resource is None else _h(event.resource)
 
@@ -165,6 +158,7 @@ def _network_hash(event: AccessEvent) -> str | None:
 
 def _window(b: list[Any] | None, ts: int, failed: bool, rh: str | None,
             nh: str | None) -> list[Any]:
+    """The current bucket ``b`` as it is with this event in it (a new list)."""
     start = ts - ts % BUCKET_SECONDS
     if b is None or start > b[0]:
         b = [start, 0, 0, [], []]
