@@ -5,6 +5,7 @@ import pytest
 from detectors.base import Detector
 from detectors.config import Config
 from detectors.engine import Engine
+from detectors.ml.behaviour_anomaly import BehaviourAnomalyConfig
 from detectors.registry import DETECTORS
 from detectors.scenario import ATTACKS, ScenarioSpec, generate, policy_config
 from detectors.testing import make_event
@@ -69,3 +70,28 @@ def test_an_event_no_detector_takes_leaves_state_untouched() -> None:
     new, found = engine.step("source_ip", state, make_event(action="view"))
     assert new is state and found == []
     assert engine.step("user", None, make_event(action="reboot", outcome="success")) == (None, [])
+
+
+def test_run_equals_stepping_with_resent_events_and_fused_scores() -> None:
+    base = Config()
+    ml = BehaviourAnomalyConfig(warmup_events=40, model_warmup_events=200,
+                                threshold_half_life_events=2000)
+    rules = base.detectors.failed_login_burst.model_copy(
+        update={"escalate_on_anomaly": True, "threshold": 3})
+    config = base.model_copy(update={"detectors": base.detectors.model_copy(
+        update={"behaviour_anomaly": ml, "failed_login_burst": rules})})
+    sent = [make_event(ts=day * 86400 + k * 600, action="view", resource=f"wiki/page{k % 3}")
+            for day in (0, 1, 2, 3, 4, 7, 8, 9, 10, 11) for k in range(48)]
+    sent += [make_event(ts=14 * 86400 + 18 * 3600 + 5 * i, outcome="failure",
+                        source_ip="198.51.100.9") for i in range(6)]
+    events = []
+    for n, ev in enumerate(sent):  # producer retries: at once, and after the seen ids moved on
+        events.append(ev)
+        if n % 5 == 0:
+            events.append(ev)
+        if n % 40 == 0 and n >= 20:
+            events.append(sent[n - 20])
+    ran = list(Engine(config).run(events))
+    assert any(f.evidence.get("escalated_by_anomaly") for f in ran)
+    assert any(f.detector == "behaviour_anomaly" for f in ran)
+    assert ran == _undispatched(Engine(config), events)
