@@ -167,6 +167,23 @@ _Window = tuple[ZoneInfo, frozenset[int], int, int, str]
 _MEMO_SIZE = 4096
 
 
+class _Applicable:
+    """The windows that apply to a (user, roles) pair, shared by every pair with the same
+    windows, with whether the UTC minute last asked about is inside one of them.
+
+    Windows start and end on whole local minutes, so when every zone's offset is whole
+    minutes too (all offsets in use since 1972) the answer holds for the whole UTC minute:
+    users who share a schedule then cost one check per minute, not one per event.
+    """
+
+    __slots__ = ("inside", "minute", "windows")
+
+    def __init__(self, windows: tuple[_Window, ...]) -> None:
+        self.windows = windows
+        self.minute: float | None = None  # None: nothing remembered
+        self.inside = False
+
+
 def _compile(schedules: tuple[Schedule, ...]) -> list[_Window]:
     out = []
     for s in schedules:
@@ -211,7 +228,8 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
                 (shift.start.timestamp(), shift.end.timestamp()))
         self._on_call = on_call
         # Pure memos (same answer for the same input), so instances stay deterministic.
-        self._windows_memo: dict[tuple[str, tuple[str, ...]], tuple[_Window, ...]] = {}
+        self._windows_memo: dict[tuple[str, tuple[str, ...]], _Applicable] = {}
+        self._shared: dict[tuple[_Window, ...], _Applicable] = {}
         self._clock: dict[ZoneInfo, tuple[float, int, int]] = {}
 
     def admits(self, action: str, outcome: str) -> bool:
@@ -238,10 +256,13 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
             if not self._checked(event):
                 return self._keep(state, ts), []
         user = event.user
-        windows = self._windows_memo.get((user, event.roles))
-        if windows is None:
-            windows = self._windows(user, event.roles)
-        if not windows or self._scheduled(windows, user, ts):
+        applicable = self._windows_memo.get((user, event.roles))
+        if applicable is None:
+            applicable = self._windows(user, event.roles)
+        windows = applicable.windows
+        if not windows or (
+            applicable.inside if applicable.minute == ts // 60 else self._inside(applicable, ts)
+        ) or self._on_call_at(user, ts):
             # The common case: on schedule, and nothing kept (no grant, no open incident).
             return (None if state is None else self._keep(state, ts)), []
         st = state if state is not None else {"grants": [], "open": None}
@@ -262,7 +283,7 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
         del grants[: max(0, len(grants) - self.config.max_grants)]
         return st
 
-    def _windows(self, user: str, roles: tuple[str, ...]) -> tuple[_Window, ...]:
+    def _windows(self, user: str, roles: tuple[str, ...]) -> _Applicable:
         key = (user, roles)
         hit = self._windows_memo.get(key)
         if hit is None:
@@ -271,20 +292,37 @@ class UnscheduledAccess(Detector[UnscheduledAccessConfig]):
                 found.extend(self._roles.get(role, ()))
             if len(self._windows_memo) >= _MEMO_SIZE:
                 self._windows_memo.clear()
-            hit = self._windows_memo[key] = tuple(found)
+                self._shared.clear()
+            windows = tuple(found)
+            hit = self._shared.get(windows)
+            if hit is None:
+                hit = self._shared[windows] = _Applicable(windows)
+            self._windows_memo[key] = hit
         return hit
 
-    def _scheduled(self, windows: tuple[_Window, ...], user: str, ts: float) -> bool:
+    def _inside(self, applicable: _Applicable, ts: float) -> bool:
+        """Whether ``ts`` is inside one of the windows; remembered for its UTC minute when
+        every zone asked had a whole-minute offset (see :class:`_Applicable`)."""
         minute = ts // 60
         clock = self._clock
-        for zone, days, start, end, _ in windows:
+        inside = False
+        whole = True
+        for zone, days, start, end, _ in applicable.windows:
             hit = clock.get(zone)
             if hit is not None and hit[0] == minute:  # inline fast path of _local
                 day, sec = hit[1], hit[2] + (ts - minute * 60)
             else:
                 day, sec = self._local(zone, ts)
+                hit = clock.get(zone)  # _local keeps only whole-minute offsets
+                whole = whole and hit is not None and hit[0] == minute
             if day in days and start <= sec < end:
-                return True
+                inside = True
+                break
+        applicable.minute = minute if whole else None
+        applicable.inside = inside
+        return inside
+
+    def _on_call_at(self, user: str, ts: float) -> bool:
         shifts = self._on_call.get(user)
         return shifts is not None and any(a <= ts < b for a, b in shifts)
 

@@ -242,3 +242,45 @@ def test_cached_local_time_matches_zoneinfo(zone: str) -> None:
         want = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
         day, sec = det._local(ZoneInfo(zone), ts)
         assert (day, sec) == pytest.approx((local.weekday(), want), abs=1e-6)
+
+
+def _inside_by_zoneinfo(windows: list[dict[str, Any]], ts: float) -> bool:
+    days = {"mon-fri": range(5), "sat": (5,), "sun": (6,)}
+    for w in windows:
+        local = datetime.fromtimestamp(ts, ZoneInfo(w["timezone"]))
+        start, end = (int(h[:2]) * 3600 + int(h[3:]) * 60 for h in w["hours"].split("-"))
+        sec = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+        if local.weekday() in [d for token in w["days"] for d in days[token]] \
+                and start <= sec < end:
+            return True
+    return False
+
+
+def test_users_sharing_a_schedule_share_one_verdict_per_minute() -> None:
+    windows = [AMS, {"timezone": "Asia/Tokyo", "days": ["sat"], "hours": "09:30-12:00"}]
+    det = detector(role_schedules={"eng": windows}, incident_gap_seconds=0.001)
+    assert det._windows("ann", ("eng",)) is det._windows("bob", ("eng",))
+    rng = random.Random(5)
+    start = datetime(2026, 3, 20, tzinfo=UTC).timestamp()
+    stamps = sorted(start + rng.uniform(0, 14 * 86400) for _ in range(3000))
+    stamps += [s + d for s in stamps[::10] for d in (-0.25, 0.5, 59.0, -61.0)]  # back and forth
+    states: dict[str, Any] = {}
+    for n, ts in enumerate(stamps):
+        user = ("ann", "bob")[n % 2]
+        ev = make_event(timestamp=datetime.fromtimestamp(ts, UTC), user=user, **ACCESS)
+        states[user], found = det.step(states.get(user), ev)
+        assert bool(found) is not _inside_by_zoneinfo(windows, ev.ts), ev.timestamp
+
+
+def test_an_offset_with_seconds_is_decided_per_event_not_per_minute() -> None:
+    # Amsterdam kept local mean time (+00:19:32) until 1909: 09:00 local is 08:40:28 UTC, so
+    # one UTC minute holds both sides of the window's start.
+    sched = {"timezone": "Europe/Amsterdam", "days": ["mon-fri"], "hours": "09:00-17:00"}
+    det = detector(role_schedules={"eng": [sched]}, incident_gap_seconds=0.001)
+    minute = "1900-01-01T08:40"  # a Monday
+    found = run(det, *({"timestamp": f"{minute}:{s}Z"} for s in ("10", "40", "20", "50")))
+    assert [f"{utc_seconds(f.first_seen):02d}" for f in found] == ["10", "20"]
+
+
+def utc_seconds(ts: float) -> int:
+    return datetime.fromtimestamp(ts, UTC).second
