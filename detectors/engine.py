@@ -190,8 +190,8 @@ class Engine:
                 del st[name]
             if model is not None:
                 ml = model
-            elif found and ml is not None and ml.last_score is not None and ml.model_ready:
-                found = _fuse(det, found, ml.last_score, ml.last_threshold, ml.last_flagged)
+            elif found and ml is not None:
+                found = _fuse_score(det, found, ml)
             if found:
                 findings.extend(found)
         if st is None:
@@ -274,12 +274,20 @@ class Engine:
                         del st[name]
                     if model is not None:
                         ml = model
-                    elif found and ml is not None and ml.last_score is not None \
-                            and ml.model_ready:
-                        found = _fuse(det, found, ml.last_score, ml.last_threshold,
-                                      ml.last_flagged)
+                    elif found and ml is not None:
+                        found = _fuse_score(det, found, ml)
                     if found:
                         yield from found
+
+
+def _fuse_score(
+    det: Detector,  # type: ignore[type-arg,unused-ignore]
+    found: list[Finding], ml: BehaviourAnomaly,
+) -> list[Finding]:
+    """``found`` fused with the model's score of the event, if it has a usable one."""
+    if ml.last_score is None or not ml.model_ready:
+        return found  # warming up: fail open
+    return _fuse(det, found, ml.last_score, ml.last_threshold, ml.last_flagged)
 
 
 def _fuse(
