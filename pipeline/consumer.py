@@ -34,7 +34,15 @@ import asyncio
 import inspect
 import logging
 import types
-from collections.abc import AsyncIterator, Coroutine, Generator, Mapping, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Mapping,
+    MutableMapping,
+)
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -42,6 +50,8 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from mode import Service
 from mode.services import WaitResults
+
+from pipeline.logs import log_event
 
 __all__ = ["Consumer", "InPlaceHandOver", "RewindingFetch", "Transport", "finish_in_task"]
 
@@ -100,13 +110,16 @@ class InPlaceHandOver(Service):
 
 class RewindingFetch:
     """``getmany`` for a Faust consumer that rewinds what it does not hand on; see the module
-    docstring. Needs the Faust consumer's attributes and a :meth:`_rewind`."""
+    docstring. Needs the Faust consumer's attributes and a ``_rewind``."""
 
     app: Any
     flow_active: bool
     scheduler: Any
     _buffered_partitions: set[TP]
     _read_offset: MutableMapping[TP, int | None]
+    #: Moves each still assigned partition of a set back to its committed offset (or the
+    #: start of its log); returns the offsets, None for a log's start.
+    _rewind: Callable[[set[TP]], Awaitable[dict[TP, int | None]]]
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         records, active = await self._wait_next_records(timeout)  # type: ignore[attr-defined]
@@ -144,15 +157,10 @@ class RewindingFetch:
             return
         for tp, offset in offsets.items():
             self._read_offset[tp] = offset
-        log.info("fetch.rewound", extra={"fields": {
-            "partitions": {f"{tp.topic}:{tp.partition}": {
-                "held_back_from": held_back[tp], "rewound_to": offsets.get(tp)}
-                for tp in sorted(held_back)}}})
-
-    async def _rewind(self, tps: set[TP]) -> dict[TP, int | None]:
-        """Move each still assigned partition of ``tps`` back to its committed offset (or the
-        start of its log); returns the offsets, None for a log's start."""
-        raise NotImplementedError
+        log_event(log, "fetch.rewound", partitions={
+            f"{tp.topic}:{tp.partition}": {"held_back_from": held_back[tp],
+                                           "rewound_to": offsets.get(tp)}
+            for tp in sorted(held_back)})
 
 
 async def _rewind_in_thread(consumer: Any, tps: set[TP]) -> dict[TP, int | None]:

@@ -319,4 +319,4 @@ def test_the_rewind_goes_to_the_committed_offset_or_the_log_start_and_skips_revo
 
 def test_the_apps_consumer_rewinds() -> None:
     assert issubclass(Consumer, RewindingFetch)
-    assert Consumer._rewind is not RewindingFetch._rewind
+    assert inspect.iscoroutinefunction(Consumer.__dict__["_rewind"])
