@@ -13,7 +13,14 @@ best of ``--repeat`` rounds, over the same lines:
 - ``replay, 1 detector``: :func:`~detectors.replay.replay` with only ``failed_login_burst``;
 - ``replay, all``: replay with the example policy (all twelve rule detectors on, defaults
   plus the site policy), which is what the target (50,000 events/s) is about;
-- ``engine only``: ``Engine.run`` over already parsed, sorted events (detectors alone).
+- ``engine only``: ``Engine.run`` over already parsed, sorted events (detectors alone);
+- the same replay over the same lines in event-time order, as an archive or a Kafka export
+  of one partition usually is: sorted in memory as by default (a sort of ordered input is
+  one pass, and events are made in the order they run, which keeps them close in memory),
+  and streamed with ``assume_sorted``.
+
+The shuffled history is the worst case and the one the verdict is about; the in-order
+figures show what a typical history gets.
 """
 
 from __future__ import annotations
@@ -50,8 +57,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     labelled = generate(default_eval_spec(users=args.users, hours=args.hours))
-    lines = [ev.to_json() for ev, _ in labelled]
+    in_order = [ev.to_json() for ev, _ in sorted(labelled, key=lambda pair: pair[0].ts)]
     del labelled  # only what replay itself holds stays alive
+    lines = list(in_order)
     random.Random(7).shuffle(lines)
     n = len(lines)
     policy = policy_config()
@@ -84,14 +92,21 @@ def main() -> None:
         (f"replay, all {len(everything.detector_names)} rule detectors",
          best_cpu_seconds(lambda: replay(lines, rules()), args.repeat)),
         ("engine only (parsed, sorted)", best_cpu_seconds(engine_only, args.repeat)),
+        ("same, lines in event-time order", best_cpu_seconds(
+            lambda: replay(in_order, rules()), args.repeat)),
+        ("same, in order, --assume-sorted", best_cpu_seconds(
+            lambda: replay(in_order, rules(), assume_sorted=True), args.repeat)),
     ]
-    print(f"history: {n:,} NDJSON lines, shuffled ({args.users} users, {args.hours:g} h, every "
-          f"attack planted; {found.findings} alerts)")
+    in_order_found = replay(in_order, rules()).summary.findings
+    print(f"history: {n:,} NDJSON lines, shuffled unless said ({args.users} users, "
+          f"{args.hours:g} h, every attack planted; {found.findings} alerts, in order "
+          f"{in_order_found})")
     for name, secs in rows:
         print(f"  {name:<36} {n / secs:>10,.0f} events/s  {secs / n * 1e6:6.2f} µs/event")
     rate = n / rows[2][1]
-    print(f"replay with every rule detector: {rate:,.0f} events/s; target {TARGET:,}: "
-          f"{'met' if rate >= TARGET else 'NOT met'}")
+    print(f"replay with every rule detector, shuffled history: {rate:,.0f} events/s; target "
+          f"{TARGET:,}: {'met' if rate >= TARGET else 'NOT met'} (in event-time order: "
+          f"{n / rows[4][1]:,.0f}/s sorted, {n / rows[5][1]:,.0f}/s streamed)")
 
 
 if __name__ == "__main__":
