@@ -1,6 +1,7 @@
 """The agents: short loops that decode, call the pure core, write state back, send.
 
-- ``detect_user`` reads ``EVENTS`` (key = user) in batches: bad input → ``EVENTS_DLQ``;
+- ``detect_user`` reads ``EVENTS`` (key = user) in batches of the events that are ready
+  (:mod:`pipeline.batches`): bad input → ``EVENTS_DLQ``;
   valid events run the per-user detectors and are forwarded, grouped, to one re-keyed topic
   per other key kind (source IP, credential) when such detectors are enabled.
 - ``detect_<kind>`` reads a re-keyed topic and runs that kind's detectors.
@@ -38,6 +39,7 @@ from pipeline.alerting import EventClock
 from pipeline.app import App, raw_topic
 from pipeline.archive.writer import Item
 from pipeline.audit import Audit
+from pipeline.batches import ready_batches
 from pipeline.live import Live
 from pipeline.logs import log_event
 from pipeline.pending import PendingState
@@ -189,9 +191,7 @@ def build_topology(
 
         async def agent(stream: faust.StreamT) -> None:
             streams[:] = [stream]
-            async for batch in stream.noack_take(  # type: ignore[attr-defined]  # not in StreamT
-                settings.batch_max_events, within=settings.batch_within_seconds
-            ):
+            async for batch in ready_batches(stream, settings.batch_max_events):
                 async with lock:
                     await process(batch)
                     pending.processed(batch)

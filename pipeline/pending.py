@@ -7,9 +7,10 @@ states here, decoded, and flushes them at most every ``state_flush_seconds``: a 
 touched by many batches in that time is encoded and written once.
 
 Nothing is lost by waiting, because nothing is acknowledged before it is durable. The
-agent reads with ``noack_take``, so Faust commits no offset on its own; :meth:`flush`
-writes the changed states, waits until the producer has delivered everything sent so far
-(state, forwarded events, alerts, dead letters), and only then acks the events it covers.
+agent reads without acking (:func:`pipeline.batches.ready_batches`), so Faust commits no
+offset on its own; :meth:`flush` writes the changed states, waits until the producer has
+delivered everything sent so far (state, forwarded events, alerts, dead letters), and only
+then acks the events it covers.
 After a crash the worker restarts from the last committed offset with state at least as new
 as that offset: events processed twice are recognised by the per-key duplicate check
 (:data:`detectors.engine.SEEN_IDS`) and alerts re-sent carry the same alert id.

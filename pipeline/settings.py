@@ -50,7 +50,8 @@ class WorkerSettings(BaseSettings):
     replication_factor: int = Field(1, ge=1, le=5)
     session_timeout_seconds: float = Field(10.0, gt=0)
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
-    batch_max_events: int = Field(1000, ge=1, description="events per processing batch")
+    batch_max_events: int = Field(
+        1000, ge=1, description="most events per processing batch (a batch is what is ready)")
     max_future_seconds: float = Field(
         86400.0, gt=0, description="events further ahead of the worker's clock are dead-lettered")
     changelog_end_markers: bool = Field(
@@ -59,7 +60,6 @@ class WorkerSettings(BaseSettings):
     fetch_max_wait_ms: int = Field(
         20, ge=1, le=1500, description="longest a consumer fetch waits for data (latency); "
         "lower means more fetch requests")
-    batch_within_seconds: float = Field(0.05, gt=0, description="max wait to fill a batch")
     gc_gen0_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation garbage collections "
         "(Python's default: 700; 0 keeps it); startup objects are frozen either way")

@@ -1,0 +1,43 @@
+"""Batches of the events that are ready, for the detect agents.
+
+Faust's ``take(max, within)`` hands over a batch when it is full or every ``within`` seconds,
+so an event waits in its buffer for half of ``within`` on average even when the agent has
+nothing else to do. Here the agent waits for one event, then takes every event already
+queued behind it (up to ``max_events``) without waiting for more: an idle agent sees an
+event at once, and a busy one gets larger batches on its own, because events queue up while
+it works on the previous batch. The stream's queue bounds the wait: when it fills, Faust
+stops fetching the partition until it drains.
+
+The events are not acked here (as with Faust's ``noack_take``): the caller acks them once
+what they caused is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from faust.types import EventT
+
+__all__ = ["ready_batches"]
+
+
+async def ready_batches(stream: Any, max_events: int) -> AsyncIterator[list[EventT]]:
+    """Batches of up to ``max_events`` events of ``stream``: each waits for its first event
+    only. ``stream`` must read a channel (an agent's stream does)."""
+    queue = stream.channel.queue
+    saved_acks = stream.enable_acks
+    stream.enable_acks = False  # the caller acks
+    events = stream.events().__aiter__()
+    try:
+        while True:
+            try:
+                batch = [await events.__anext__()]
+                while len(batch) < max_events and not queue.empty():
+                    batch.append(await events.__anext__())
+            except StopAsyncIteration:
+                return
+            yield batch
+    finally:
+        stream.enable_acks = saved_acks
+        await events.aclose()
