@@ -26,6 +26,7 @@ async def ready_batches(stream: Any, max_events: int) -> AsyncIterator[list[Even
     """Batches of up to ``max_events`` events of ``stream``: each waits for its first event
     only. ``stream`` must read a channel (an agent's stream does)."""
     queue = stream.channel.queue
+    app = stream.app
     saved_acks = stream.enable_acks
     stream.enable_acks = False  # the caller acks
     events = stream.events().__aiter__()
@@ -33,7 +34,7 @@ async def ready_batches(stream: Any, max_events: int) -> AsyncIterator[list[Even
         while True:
             try:
                 batch = [await events.__anext__()]
-                while len(batch) < max_events and not queue.empty():
+                while len(batch) < max_events and _next_is_ready(queue, app):
                     batch.append(await events.__anext__())
             except StopAsyncIteration:
                 return
@@ -41,3 +42,18 @@ async def ready_batches(stream: Any, max_events: int) -> AsyncIterator[list[Even
     finally:
         stream.enable_acks = saved_acks
         await events.aclose()
+
+
+def _next_is_ready(queue: Any, app: Any) -> bool:
+    """Whether the stream can give another event without waiting. The stream skips queued
+    events of an earlier consumer generation, or any while flow control is off (around a
+    rebalance); if the newest queued one is not skipped, the stream stops there at the
+    latest. Otherwise asking could wait for the next event to arrive, holding the batch."""
+    if queue.empty():
+        return False
+    newest = queue._queue[-1]  # asyncio.Queue's deque
+    message = getattr(newest, "message", None)
+    if message is None:
+        return True
+    return bool(app.flow_control.is_active()
+                and message.generation_id == app.consumer_generation_id)

@@ -76,3 +76,23 @@ def test_events_are_left_unacked_and_the_stream_acks_again_afterwards() -> None:
     acked, acks_restored = with_channel(body)
     assert acked == [False, False, False, False]
     assert acks_restored is True
+
+
+def test_a_batch_is_not_held_by_a_stale_event_at_the_end_of_the_queue() -> None:
+    """Around a rebalance the stream skips events of an earlier consumer generation; asking
+    for one more event when only such events are queued would wait for the next arrival."""
+    async def body(channel: Any, stream: Any) -> tuple[list[int], list[int]]:
+        for i in range(3):
+            await channel.send(value=i)
+        stream.channel.queue._queue[-1].message.generation_id -= 1  # event 2: older generation
+        batches = ready_batches(stream, 10)
+        first = [e.value for e in await asyncio.wait_for(batches.__anext__(), 1.0)]
+        await channel.send(value=3)
+        second = [e.value for e in await asyncio.wait_for(batches.__anext__(), 1.0)]
+        await batches.aclose()
+        return first, second
+
+    # The first batch stops at once (the newest queued event would be skipped); the next one
+    # goes on past the stale event, which the stream skips as Faust does, once a fresh one
+    # is queued behind it.
+    assert with_channel(body) == ([0], [1, 3])
