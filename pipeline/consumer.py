@@ -164,6 +164,10 @@ class RewindingFetch:
 
 
 async def _rewind_in_thread(consumer: Any, tps: set[TP]) -> dict[TP, int | None]:
+    """Rewind ``tps`` on the aiokafka consumer (in its thread). Not Faust's ``perform_seek``:
+    it moves every partition, changelogs under recovery too. Not aiokafka's
+    ``seek_to_committed``: it leaves a partition with no commit, or a commit of 0, where it
+    is, which is the very skip this undoes."""
     assigned = consumer.assignment()
     offsets: dict[TP, int | None] = {}
     for tp in tps:
