@@ -39,6 +39,7 @@ from dataclasses import replace
 from hashlib import blake2b
 from operator import attrgetter
 from typing import Any
+from zlib import crc32
 
 from detectors.base import Detector, DetectorContext
 from detectors.config import Config
@@ -48,7 +49,7 @@ from detectors.geo import GeoLookup, NullGeoLookup
 from detectors.ml.behaviour_anomaly import BehaviourAnomaly
 from detectors.registry import DETECTORS
 
-__all__ = ["SEEN_IDS", "Engine", "KeyState"]
+__all__ = ["SEEN_IDS", "Engine", "KeyShard", "KeyState"]
 
 KeyState = dict[str, Any]
 
@@ -67,6 +68,36 @@ _KEY_GETTERS: dict[KeyKind, Callable[[AccessEvent], str | None]] = {
 # it is the behavioural model or None, the detector) of one detector, bound once.
 _Plan = tuple[tuple[str, bool, Callable[[AccessEvent], bool] | None, Callable[..., Any],
                     BehaviourAnomaly | None, Detector], ...]
+
+
+class KeyShard:
+    """The keys one of ``count`` processes keeps state for: each (kind, key) belongs to
+    exactly one shard, by a hash that is the same in every process (CRC-32, not ``hash``).
+
+    Per-key state depends only on that key's events, so engines running the same events
+    with shards ``0 .. count-1`` make, between them, exactly the findings one engine makes
+    (:func:`detectors.replay.replay` with ``workers``). Answers are kept per key.
+    """
+
+    __slots__ = ("count", "index", "owned")
+
+    def __init__(self, index: int, count: int) -> None:
+        if not 0 <= index < count:
+            raise ValueError(f"shard {index} of {count} does not exist")
+        self.index = index
+        self.count = count
+        #: kind -> key -> whether this shard owns it; filled as keys are met.
+        self.owned: dict[KeyKind, dict[str, bool]] = {k: {} for k in _KEY_GETTERS}
+
+    def owns(self, kind: KeyKind, key: str) -> bool:
+        known = self.owned[kind].get(key)
+        if known is None:
+            known = self.owned[kind][key] = self.shard_of(kind, key, self.count) == self.index
+        return known
+
+    @staticmethod
+    def shard_of(kind: KeyKind, key: str, count: int) -> int:
+        return crc32(f"{kind}\0{key}".encode()) % count
 
 
 def _short_id(event_id: str) -> str:
@@ -223,29 +254,49 @@ class Engine:
                 if isinstance(d, BehaviourAnomaly) and d.name in saved:
                     d.restore(saved[d.name])
 
-    def run(self, events: Iterable[AccessEvent]) -> Iterator[Finding]:
+    @property
+    def shares_state_across_keys(self) -> bool:
+        """Whether a detector keeps state beyond its keys' (the behavioural model's shared
+        model): such an engine cannot be split by :class:`KeyShard`."""
+        return any(isinstance(d, BehaviourAnomaly) for dets in self._by_kind.values()
+                   for d in dets)
+
+    def run(self, events: Iterable[AccessEvent], shard: KeyShard | None = None
+            ) -> Iterator[Finding]:
         """Run every key kind over events in the order given, with in-memory state.
 
         Kinds none of whose detectors could take an event's (action, outcome) are skipped
-        for it: their ``step`` would leave the state as it is and find nothing. The body is
+        for it: their ``step`` would leave the state as it is and find nothing. With a
+        ``shard``, only the keys it owns are run (see :class:`KeyShard`). The body is
         :meth:`_step_plan` written out in the loop (replay spends most of its engine time on
         dispatch); the tests hold the two to the same findings.
         """
+        if shard is not None and self.shares_state_across_keys:
+            raise ValueError("an engine with a shared model cannot run one shard of the keys")
         tables: dict[KeyKind, dict[str, KeyState]] = {k: {} for k in self._by_kind}
-        routes: dict[tuple[str, str], list[tuple[Callable[[AccessEvent], str | None],
-                                                 dict[str, KeyState], _Plan]]] = {}
+        routes: dict[tuple[str, str], list[tuple[
+            Callable[[AccessEvent], str | None], dict[str, KeyState], _Plan,
+            KeyKind, dict[str, bool] | None]]] = {}
         for event in events:
             route = routes.get((event.action, event.outcome))
             if route is None:
-                route = [(_KEY_GETTERS[kind], table, plan) for kind, table in tables.items()
+                route = [(_KEY_GETTERS[kind], table, plan, kind,
+                          None if shard is None else shard.owned[kind])
+                         for kind, table in tables.items()
                          if (plan := self._plan(kind, event.action, event.outcome))]
                 if len(routes) < MAX_DISPATCH_ENTRIES:
                     routes[(event.action, event.outcome)] = route
             sid = None
-            for key_of, table, plan in route:
+            for key_of, table, plan, kind, owned in route:
                 key = key_of(event)
                 if key is None:
                     continue
+                if owned is not None:  # one shard of the keys: skip the others'
+                    mine = owned.get(key)
+                    if mine is None:
+                        mine = shard.owns(kind, key)  # type: ignore[union-attr]
+                    if not mine:
+                        continue
                 st: KeyState | None = None
                 ml: BehaviourAnomaly | None = None
                 for name, gated, accepts, det_step, model, det in plan:

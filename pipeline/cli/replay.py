@@ -47,9 +47,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "memory (events that go back in time are counted)")
     p.add_argument("--max-events", type=int, default=None, metavar="N",
                    help="most events to sort in memory (default 5,000,000)")
+    p.add_argument("--workers", "-j", type=_workers, default="auto", metavar="N|auto",
+                   help="processes the detectors run in, the keys split between them (same "
+                        "alerts, same order; default auto: one per CPU, one per 20,000 events; "
+                        "one with --assume-sorted or the behavioural model on)")
     p.add_argument("--no-geo", action="store_true",
                    help="no offline geo-IP lookup for events without geo (the worker uses one)")
     p.set_defaults(run=run)
+
+
+def _workers(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of processes (1 or more) or auto")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,21 +158,39 @@ def _run_replay(args: argparse.Namespace, lines: Iterable[bytes], cfg: AppConfig
     engine = _engine(cfg, args)
     started = time.perf_counter()  # the rate covers reading, parsing and detecting
     found = replay_iter(lines, engine, summary, assume_sorted=args.assume_sorted,
-                        max_events=max_events, on_invalid=_report_invalid)
+                        max_events=max_events, on_invalid=_report_invalid,
+                        workers=args.workers)
     if args.output == "ndjson":
         out = sys.stdout
         for f in found:  # streams with --assume-sorted
             out.write(json.dumps(alert_record(f)) + "\n")
         out.flush()
+        _note_one_process(args, summary, engine)
         print(_footer(summary, time.perf_counter() - started), file=sys.stderr)
         return 0
     findings = list(found)
+    _note_one_process(args, summary, engine)
     _print_alert_table(findings)
     print()
     _print_counts(summary.per_detector)
     print()
     print(_footer(summary, time.perf_counter() - started))
     return 0
+
+
+def _note_one_process(args: argparse.Namespace, summary: ReplaySummary, *engines: Engine
+                      ) -> None:
+    """Say why an explicit ``--workers N`` ran in one process."""
+    if args.workers == "auto" or args.workers == 1 or summary.workers > 1:
+        return
+    if args.assume_sorted:
+        why = "--assume-sorted streams the history through one process"
+    elif any(engine.shares_state_across_keys for engine in engines):
+        why = ("the behavioural model is on, and it learns from every user's events in "
+               "order (disable behaviour_anomaly to split the rules by key)")
+    else:
+        why = "this process runs other threads, and only a single-threaded one can fork"
+    print(f"--workers {args.workers}: ran in one process: {why}", file=sys.stderr)
 
 
 def _when(ts: float) -> str:
@@ -205,7 +239,10 @@ def _footer(summary: ReplaySummary, seconds: float) -> str:
         text += (f"; {summary.out_of_order:,} events were out of event-time order "
                  "(processed in input order because of --assume-sorted)")
     rate = summary.valid / seconds if seconds > 0 else 0.0
-    return text + f"; {summary.findings:,} alerts in {seconds:.2f} s ({rate:,.0f} events/s)"
+    text += f"; {summary.findings:,} alerts in {seconds:.2f} s ({rate:,.0f} events/s"
+    if summary.workers > 1:
+        text += f", detectors in {summary.workers} processes"
+    return text + ")"
 
 
 # --- diff --------------------------------------------------------------------------------
@@ -215,13 +252,17 @@ def _run_diff(args: argparse.Namespace, lines: Iterable[bytes], old_cfg: AppConf
               new_cfg: AppConfig, summary: ReplaySummary, max_events: int,
               started: float) -> int:
     from detectors.diff import config_changes, diff_findings
-    from detectors.replay import ReplaySummary, read_history, run_engine
+    from detectors.replay import read_history, replay_many
 
-    events = list(read_history(lines, summary, assume_sorted=args.assume_sorted,
-                               max_events=max_events, on_invalid=_report_invalid))
-    old_summary, new_summary = ReplaySummary(), ReplaySummary()
-    old = list(run_engine(_engine(old_cfg, args), events, old_summary))
-    new = list(run_engine(_engine(new_cfg, args), events, new_summary))
+    engines = [_engine(old_cfg, args), _engine(new_cfg, args)]
+    if args.assume_sorted:
+        events = list(read_history(lines, summary, assume_sorted=True, max_events=max_events,
+                                   on_invalid=_report_invalid))
+        old, new = (list(engine.run(events)) for engine in engines)
+    else:
+        old, new = replay_many(lines, engines, summary, max_events=max_events,
+                               on_invalid=_report_invalid, workers=args.workers)
+    _note_one_process(args, summary, *engines)
     diff = diff_findings(old, new)
     # The raw alerts: section (if the detector model carries it) is compared as AlertsConfig.
     cfg_changes = config_changes(old_cfg.detectors.model_dump(mode="json", exclude={"alerts"}),

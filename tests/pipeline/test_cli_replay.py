@@ -3,6 +3,7 @@
 import importlib.util
 import io
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -237,3 +238,32 @@ def test_replay_reads_the_source_formats_too(
     assert [(a["detector"], a["user"]) for a in alerts] == [("failed_login_burst", "root")]
     assert alerts[0]["source_ip"] == "198.51.100.7"
     assert "sshd: parsed 6 events" in err
+
+
+def test_workers_give_the_same_alerts_and_diff(tmp_path: Path, history: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # A fresh process, as an analyst runs it: replay forks only from a single-threaded one.
+    # The rules alone: the behavioural model's shared model keeps replay in one process.
+    rules = write(tmp_path, "rules.yaml", "detectors:\n  behaviour_anomaly: {enabled: false}\n")
+
+    def cli(*args: str, config: Path = rules) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pipeline.cli", "replay", str(history),
+                               "--no-geo", "--config", str(config), *args],
+                              check=True, text=True, capture_output=True)
+
+    one, two = cli("-o", "ndjson", "--workers", "1"), cli("-o", "ndjson", "-j", "2")
+    assert one.stdout == two.stdout and len(one.stdout.splitlines()) >= 8
+    assert "events/s)" in one.stderr and "events/s, detectors in 2 processes)" in two.stderr
+    assert one.stderr.splitlines()[0] == two.stderr.splitlines()[0] != ""  # the bad line
+    lowered = write(tmp_path, "lowered.yaml", "detectors:\n  behaviour_anomaly: "
+                    "{enabled: false}\n  failed_login_burst: {threshold: 3}\n")
+    diffs = [cli("--diff", str(rules), "-j", j, config=lowered).stdout for j in ("1", "3")]
+    assert diffs[0].split("\nread ")[0] == diffs[1].split("\nread ")[0]
+    assert "+1" in diffs[0] and "detectors in 3 processes" in diffs[1]
+    with_model = cli("-j", "2", config=EXAMPLE_POLICY)
+    assert "--workers 2: ran in one process: the behavioural model is on" in with_model.stderr
+    assert "detectors in" not in with_model.stdout
+    with pytest.raises(SystemExit) as bad:
+        main(["replay", str(history), "--workers", "none"])
+    assert bad.value.code == 2
+    assert "a number of processes (1 or more) or auto" in capsys.readouterr().err
