@@ -1,10 +1,12 @@
 """The engine's dispatch index: declarations hold, and results equal undispatched stepping."""
 
+import copy
+
 import pytest
 
 from detectors.base import Detector
 from detectors.config import Config
-from detectors.engine import Engine
+from detectors.engine import SEEN_IDS, Engine, _short_id
 from detectors.ml.behaviour_anomaly import BehaviourAnomalyConfig
 from detectors.registry import DETECTORS
 from detectors.scenario import ATTACKS, ScenarioSpec, generate, policy_config
@@ -95,3 +97,26 @@ def test_run_equals_stepping_with_resent_events_and_fused_scores() -> None:
     assert any(f.evidence.get("escalated_by_anomaly") for f in ran)
     assert any(f.detector == "behaviour_anomaly" for f in ran)
     assert ran == _undispatched(Engine(config), events)
+
+
+def test_a_key_remembers_its_last_sixteen_event_ids_and_reads_states_written_before() -> None:
+    engine = Engine(Config(), only=["failed_login_burst"])
+    fails = [make_event(ts=i, outcome="failure", event_id=f"f{i}") for i in range(20)]
+    state = None
+    for ev in fails:
+        state, _ = engine.step("user", state, ev)
+    assert state is not None
+    seen = state["_seen"]
+    assert seen == "," + "".join(_short_id(f"f{i}") + "," for i in range(4, 20))
+    assert seen.count(",") == SEEN_IDS + 1
+    resent, found = engine.step("user", copy.deepcopy(state), fails[-1])
+    assert found == [] and resent == state  # a re-sent event changes nothing
+    older, _ = engine.step("user", copy.deepcopy(state), fails[3])  # no longer remembered
+    assert older["failed_login_burst"] != state["failed_login_burst"]
+    assert older["_seen"] == seen[17:] + _short_id("f3") + ","
+    # A state kept before ``_seen`` was text held a list of the same short ids.
+    old = {**copy.deepcopy(state), "_seen": [s for s in seen.split(",") if s]}
+    new, found = engine.step("user", copy.deepcopy(old), fails[-2])
+    assert found == [] and new["failed_login_burst"] == state["failed_login_burst"]
+    new, _ = engine.step("user", copy.deepcopy(old), fails[3])
+    assert new == older
