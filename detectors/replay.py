@@ -28,8 +28,12 @@ are shared, not copied or sent) runs the engine over all of it for its share of 
 (:class:`~detectors.engine.KeyShard`), and the findings are merged back into the order one
 process gives. Per-key state depends only on the key's own events, so the findings are the
 same, in the same order; an engine with a shared model (the behavioural model) runs in one
-process. Parsing stays in one process (sending parsed events between processes costs about
-what parsing does), so the gain is bounded by it: with two processes, about a third.
+process. Parsing stays in one process (pickling a parsed event and loading it back costs
+more than parsing it), so it bounds the gain. On the 2-vCPU development machine the gain is
+small: each process writes reference counts on pages it shares with the others after the
+fork, and the machine copies each such page slowly, so two processes each took about as
+long over half the keys as one over all of them (1.0-1.3x in all; see the README). On
+machines where a page fault is cheap, the detectors' share divides by the processes.
 Forking needs a process with no other threads (a fork copies one thread and whatever locks
 the others held); elsewhere replay runs in one process. :attr:`ReplaySummary.workers` says
 how many ran.
