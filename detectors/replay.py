@@ -61,6 +61,7 @@ import gc
 import heapq
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -415,9 +416,15 @@ def _run_shard(engines: Sequence[Engine], history: list[AccessEvent], shard: Key
 
 def _shard_child(send: Connection, engines: Sequence[Engine], history: list[AccessEvent],
                  shard: KeyShard) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops, and terminates its children.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         result: tuple[bool, object] = (True, _run_shard(engines, history, shard))
     except BaseException as exc:  # reported to the parent, which raises
         result = (False, f"{type(exc).__name__}: {exc}")
-    send.send(result)
-    send.close()
+    try:
+        send.send(result)
+    except OSError:  # the parent is gone, or gave up on us: nobody to tell
+        pass
+    finally:
+        send.close()
