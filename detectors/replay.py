@@ -31,9 +31,10 @@ same, in the same order; an engine with a shared model (the behavioural model) r
 process. Parsing stays in one process (pickling a parsed event and loading it back costs
 more than parsing it), so it bounds the gain. On the 2-vCPU development machine the gain is
 small: each process writes reference counts on pages it shares with the others after the
-fork, and the machine copies each such page slowly, so two processes each took about as
-long over half the keys as one over all of them (1.0-1.3x in all; see the README). On
-machines where a page fault is cheap, the detectors' share divides by the processes.
+fork, and the machine copies each such page slowly, so two processes each took nearly as
+long over half the keys as one over all of them (1.0-1.7x as fast in all, round by round:
+see the README). Where a page fault is cheap, the detectors' share divides by the
+processes.
 Forking needs a process with no other threads (a fork copies one thread and whatever locks
 the others held); elsewhere replay runs in one process. :attr:`ReplaySummary.workers` says
 how many ran.
@@ -78,6 +79,7 @@ from detectors.events import AccessEvent, parse_event
 from detectors.findings import Finding
 
 __all__ = [
+    "EVENTS_PER_WORKER",
     "MAX_KEPT_INVALID",
     "MAX_SORTED_EVENTS",
     "MAX_WORKERS",
