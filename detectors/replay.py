@@ -131,6 +131,8 @@ class ReplaySummary:
     out_of_order: int = 0  # only counted with assume_sorted: events older than one before
     per_detector: dict[str, int] = field(default_factory=dict)
     workers: int = 1  # processes the detectors ran in
+    #: Why a replay asked for several processes ran in one (None when it did not).
+    one_process_because: str | None = None
 
     @property
     def valid(self) -> int:
@@ -237,10 +239,15 @@ def _load_frozen(events: Iterator[AccessEvent], max_events: int) -> list[AccessE
 def run_engine(engine: Engine, events: Iterable[AccessEvent], summary: ReplaySummary
                ) -> Iterator[Finding]:
     """``engine.run`` with fresh in-memory state, counting findings per detector."""
+    return _counted(engine, summary, engine.run(events))
+
+
+def _counted(engine: Engine, summary: ReplaySummary, findings: Iterable[Finding]
+             ) -> Iterator[Finding]:
     per_detector = summary.per_detector
     for name in engine.detector_names:
         per_detector.setdefault(name, 0)
-    for finding in engine.run(events):
+    for finding in findings:
         per_detector[finding.detector] = per_detector.get(finding.detector, 0) + 1
         yield finding
 
@@ -262,23 +269,21 @@ def replay_iter(
     ``workers`` processes (an int, or ``"auto"``: see :func:`replay_many`).
     """
     if workers != 1 and not assume_sorted:
-        return _counted(engine, summary, lambda: replay_many(
-            lines, [engine], summary, max_events=max_events, on_invalid=on_invalid,
-            workers=workers)[0])
+        return _counted(engine, summary, _split(lines, engine, summary, max_events,
+                                                on_invalid, workers))
+    if workers != 1:
+        summary.one_process_because = _STREAMED
     events = read_history(lines, summary, assume_sorted=assume_sorted, max_events=max_events,
                           on_invalid=on_invalid)
     return run_engine(engine, events, summary)
 
 
-def _counted(engine: Engine, summary: ReplaySummary, run: Callable[[], list[Finding]]
-             ) -> Iterator[Finding]:
-    # A generator, as run_engine's: nothing is read before the first finding is asked for.
-    per_detector = summary.per_detector
-    for name in engine.detector_names:
-        per_detector.setdefault(name, 0)
-    for finding in run():
-        per_detector[finding.detector] = per_detector.get(finding.detector, 0) + 1
-        yield finding
+def _split(lines: Iterable[bytes | str], engine: Engine, summary: ReplaySummary,
+           max_events: int, on_invalid: Callable[[InvalidLine], None] | None,
+           workers: Workers) -> Iterator[Finding]:
+    # A generator, as engine.run: nothing is read before the first finding is asked for.
+    yield from replay_many(lines, [engine], summary, max_events=max_events,
+                           on_invalid=on_invalid, workers=workers)[0]
 
 
 def replay(
@@ -313,6 +318,7 @@ def replay_many(
     engines: Sequence[Engine],
     summary: ReplaySummary,
     *,
+    assume_sorted: bool = False,
     max_events: int = MAX_SORTED_EVENTS,
     on_invalid: Callable[[InvalidLine], None] | None = None,
     workers: Workers = 1,
@@ -323,13 +329,19 @@ def replay_many(
     ``workers`` processes split the keys between them (see "Processes" above). ``"auto"``
     starts one per :data:`EVENTS_PER_WORKER` events, at most one per CPU this process may
     run on and at most :data:`MAX_WORKERS`. ``summary`` counts the lines and the processes
-    that ran (``per_detector`` is left to the caller: there may be several engines).
+    that ran (``per_detector`` is left to the caller: there may be several engines). With
+    ``assume_sorted`` the events run in input order, in one process.
     """
     if workers != "auto" and workers < 1:
         raise ValueError(f"workers must be at least 1 or 'auto', not {workers!r}")
+    if assume_sorted:
+        if workers != 1:
+            summary.one_process_because = _STREAMED
+        history = list(read_history(lines, summary, assume_sorted=True, on_invalid=on_invalid))
+        return [list(engine.run(history)) for engine in engines]
     history = _load_frozen(read_events(lines, summary, on_invalid), max_events)
     try:
-        count = _worker_count(workers, len(history), engines)
+        count, summary.one_process_because = _worker_count(workers, len(history), engines)
         summary.workers = count
         if count == 1:
             return [list(engine.run(history)) for engine in engines]
@@ -338,14 +350,24 @@ def replay_many(
         gc.unfreeze()
 
 
-def _worker_count(workers: Workers, events: int, engines: Sequence[Engine]) -> int:
+_STREAMED = "a history in event-time order (assume_sorted) streams through one process"
+
+
+def _worker_count(workers: Workers, events: int, engines: Sequence[Engine]
+                  ) -> tuple[int, str | None]:
+    """(processes to run, why one when more were asked for or would have been chosen)."""
     count = (min(_usable_cpus(), MAX_WORKERS, max(1, events // EVENTS_PER_WORKER))
              if workers == "auto" else workers)
-    if count == 1 or any(engine.shares_state_across_keys for engine in engines):
-        return 1
-    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return count
+    if count == 1:
+        return 1, None
+    if any(engine.shares_state_across_keys for engine in engines):
+        return 1, ("the behavioural model is on, and it learns from every user's events in "
+                   "order (disable behaviour_anomaly to split the rules by key)")
+    if threading.active_count() > 1:
+        return 1, "this process runs other threads, and only a single-threaded one can fork"
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1, "this platform cannot fork"
+    return count, None
 
 
 def _usable_cpus() -> int:

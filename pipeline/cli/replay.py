@@ -165,11 +165,11 @@ def _run_replay(args: argparse.Namespace, lines: Iterable[bytes], cfg: AppConfig
         for f in found:  # streams with --assume-sorted
             out.write(json.dumps(alert_record(f)) + "\n")
         out.flush()
-        _note_one_process(args, summary, engine)
+        _note_one_process(args, summary)
         print(_footer(summary, time.perf_counter() - started), file=sys.stderr)
         return 0
     findings = list(found)
-    _note_one_process(args, summary, engine)
+    _note_one_process(args, summary)
     _print_alert_table(findings)
     print()
     _print_counts(summary.per_detector)
@@ -178,19 +178,11 @@ def _run_replay(args: argparse.Namespace, lines: Iterable[bytes], cfg: AppConfig
     return 0
 
 
-def _note_one_process(args: argparse.Namespace, summary: ReplaySummary, *engines: Engine
-                      ) -> None:
+def _note_one_process(args: argparse.Namespace, summary: ReplaySummary) -> None:
     """Say why an explicit ``--workers N`` ran in one process."""
-    if args.workers == "auto" or args.workers == 1 or summary.workers > 1:
-        return
-    if args.assume_sorted:
-        why = "--assume-sorted streams the history through one process"
-    elif any(engine.shares_state_across_keys for engine in engines):
-        why = ("the behavioural model is on, and it learns from every user's events in "
-               "order (disable behaviour_anomaly to split the rules by key)")
-    else:
-        why = "this process runs other threads, and only a single-threaded one can fork"
-    print(f"--workers {args.workers}: ran in one process: {why}", file=sys.stderr)
+    if args.workers != "auto" and summary.one_process_because is not None:
+        print(f"--workers {args.workers}: ran in one process: "
+              f"{summary.one_process_because}", file=sys.stderr)
 
 
 def _when(ts: float) -> str:
@@ -252,17 +244,12 @@ def _run_diff(args: argparse.Namespace, lines: Iterable[bytes], old_cfg: AppConf
               new_cfg: AppConfig, summary: ReplaySummary, max_events: int,
               started: float) -> int:
     from detectors.diff import config_changes, diff_findings
-    from detectors.replay import read_history, replay_many
+    from detectors.replay import replay_many
 
-    engines = [_engine(old_cfg, args), _engine(new_cfg, args)]
-    if args.assume_sorted:
-        events = list(read_history(lines, summary, assume_sorted=True, max_events=max_events,
-                                   on_invalid=_report_invalid))
-        old, new = (list(engine.run(events)) for engine in engines)
-    else:
-        old, new = replay_many(lines, engines, summary, max_events=max_events,
-                               on_invalid=_report_invalid, workers=args.workers)
-    _note_one_process(args, summary, *engines)
+    old, new = replay_many(lines, [_engine(old_cfg, args), _engine(new_cfg, args)], summary,
+                           assume_sorted=args.assume_sorted, max_events=max_events,
+                           on_invalid=_report_invalid, workers=args.workers)
+    _note_one_process(args, summary)
     diff = diff_findings(old, new)
     # The raw alerts: section (if the detector model carries it) is compared as AlertsConfig.
     cfg_changes = config_changes(old_cfg.detectors.model_dump(mode="json", exclude={"alerts"}),

@@ -131,7 +131,9 @@ def test_a_shared_model_or_a_small_history_runs_in_one_process(shuffled: list[by
 def test_auto_starts_one_process_per_block_of_events_up_to_the_cpus(monkeypatch) -> None:
     monkeypatch.setattr(replay_module, "_usable_cpus", lambda: 4)
     engines = [rules()]
-    count = replay_module._worker_count
+    def count(*args):  # type: ignore[no-untyped-def]
+        return replay_module._worker_count(*args)[0]
+
     assert count("auto", EVENTS_PER_WORKER - 1, engines) == 1
     assert count("auto", 3 * EVENTS_PER_WORKER, engines) == 3
     assert count("auto", 100 * EVENTS_PER_WORKER, engines) == 4
