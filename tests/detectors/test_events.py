@@ -1,9 +1,10 @@
 import json
+import pickle
 
 import pytest
 
 from detectors.errors import EventError
-from detectors.events import MAX_EVENT_BYTES, event_json_schema, parse_event
+from detectors.events import MAX_EVENT_BYTES, compact, event_json_schema, parse_event
 
 GOOD = {
     "event_id": "01HZX3",
@@ -81,3 +82,28 @@ def test_event_time_is_kept_but_a_copy_with_a_new_timestamp_gets_its_own() -> No
     later = ev.model_copy(update={"timestamp": ev.timestamp.replace(year=2027)})
     assert later.ts == later.timestamp.timestamp() != ev.ts
     assert ev.model_copy() == ev and "ts" not in ev.model_dump()
+
+
+def test_compacted_events_share_their_set_of_given_fields_and_read_the_same() -> None:
+    plain, a, b = parse_event(raw()), parse_event(raw()), parse_event(raw(user="bob"))
+    other = parse_event(raw(resource="db/orders"))
+    for ev in (a, b, other):
+        assert compact(ev) is ev
+    assert a.model_fields_set is b.model_fields_set  # one set for the same fields
+    assert other.model_fields_set is not a.model_fields_set
+    assert a == plain and a.model_fields_set == plain.model_fields_set
+    assert a.model_dump(exclude_unset=True) == plain.model_dump(exclude_unset=True)
+    assert a.to_json() == plain.to_json()
+    assert pickle.loads(pickle.dumps(a)) == plain
+
+
+def test_a_copy_of_a_compacted_event_gets_a_set_of_its_own() -> None:
+    a, b = compact(parse_event(raw())), compact(parse_event(raw()))
+    shared = frozenset(a.model_fields_set)
+    assert a.ts  # kept: the copy must work its own out
+    later = a.model_copy(update={"resource": "db/orders",
+                                 "timestamp": a.timestamp.replace(year=2027)})
+    assert later.model_fields_set == shared | {"resource"}
+    assert b.model_fields_set == shared and "resource" not in a.model_fields_set
+    assert later.resource == "db/orders" and later.ts == later.timestamp.timestamp() != a.ts
+    assert later.model_dump(exclude_unset=True)["resource"] == "db/orders"
