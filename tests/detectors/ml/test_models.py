@@ -1,5 +1,7 @@
 import pickle
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -54,3 +56,19 @@ def test_threshold_follows_drift() -> None:
     for _ in range(10_000):
         t.update(0.5)
     assert low <= 0.11 and t.value() >= 0.5
+
+
+def test_scipy_is_imported_only_by_the_models_that_need_it() -> None:
+    # river.anomaly pulls in SciPy: ~2 s at the start of every command if imported eagerly.
+    probe = ("import sys\n"
+             "from pipeline.cli import main\n"
+             "from detectors.config import default_config\n"
+             "from detectors.engine import Engine\n"
+             "Engine(default_config())\n"  # the default model, tail_hist
+             "print('scipy' in sys.modules, end=' ')\n"
+             "from detectors.ml.models import make_model\n"
+             "make_model('hst', seed=1)\n"
+             "print('scipy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True).stdout
+    assert out.split() == ["False", "True"]
