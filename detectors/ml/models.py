@@ -128,14 +128,16 @@ def make_model(name: ModelName, *, seed: int, hst_trees: int = 25, hst_height: i
     SciPy, ~2 s at every start of every command (measured with ``-X importtime``), and the
     default model needs neither.
     """
-    if name in ("hst", "oc_svm"):
-        from river import anomaly
     if name == "hst":
+        from river import anomaly
+
         return anomaly.HalfSpaceTrees(
             n_trees=hst_trees, height=hst_height, window_size=hst_window,
             limits={f: (0.0, 1.0) for f in FEATURES}, seed=seed,
         )
     if name == "oc_svm":
+        from river import anomaly
+
         # OneClassSVM has no randomness (zero-initialised weights); the seed is unused.
         return _Squashed(anomaly.OneClassSVM(nu=0.05))
     if name == "tail_hist":
