@@ -193,6 +193,15 @@ class Engine:
             return bool(plan)
         return any(accepts is None or accepts(event) for _, _, accepts, _, _, _ in plan)
 
+    def may_take(self, kind: KeyKind, action: str, outcome: str) -> bool:
+        """Whether any detector of ``kind`` admits events of this (action, outcome). When
+        none does, such events leave every ``kind`` key's state as it was (see
+        :meth:`accepts`, which may still say no to a given event)."""
+        plan = self._dispatch.get((kind, action, outcome))
+        if plan is None:
+            plan = self._plan(kind, action, outcome)
+        return bool(plan)
+
     def step(
         self, kind: KeyKind, state: KeyState | None, event: AccessEvent
     ) -> tuple[KeyState | None, list[Finding]]:

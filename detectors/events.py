@@ -35,6 +35,7 @@ __all__ = [
     "Geo",
     "compact",
     "event_json_schema",
+    "normalise_ip",
     "parse_event",
 ]
 
@@ -59,7 +60,9 @@ _LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 @lru_cache(maxsize=65536)
-def _normalise_ip(value: str) -> str:
+def normalise_ip(value: str) -> str:
+    """``value`` as the event model keeps a source IP (compressed form); ValueError if it
+    is no IPv4 or IPv6 address."""
     # Cached: sources repeat, and ipaddress parsing costs more than the rest of validation.
     try:
         return ipaddress.ip_address(value).compressed
@@ -71,7 +74,7 @@ def _normalise_ip(value: str) -> str:
 # pydantic-core calls without a Python frame: measured, each event parses about 1 µs (10 %)
 # faster than with ``field_validator`` classmethods.
 _UtcDatetime = Annotated[AwareDatetime, AfterValidator(methodcaller("astimezone", UTC))]
-_IpAddress = Annotated[str, AfterValidator(_normalise_ip)]
+_IpAddress = Annotated[str, AfterValidator(normalise_ip)]
 
 
 class Geo(BaseModel):

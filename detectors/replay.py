@@ -7,8 +7,8 @@ them, because the :class:`~detectors.engine.Engine` is the same.
 
 Memory. Event-time order needs a sort, and a sort needs every event in memory: replay keeps
 the parsed events (about 0.8 KiB each with nine fields given, sharing their sets of given
-fields: :func:`~detectors.events.compact`) and refuses more than
-``max_events`` (default :data:`MAX_SORTED_EVENTS`, a few GiB at most) with a
+fields: :func:`~detectors.events.compact`; split across processes, the lines as read too,
+and each process only the events it needs) and refuses more than ``max_events`` (default :data:`MAX_SORTED_EVENTS`, a few GiB at most) with a
 :class:`ReplayError`. A history that is already in event-time order (what an archive or a
 Kafka export of one partition usually is) can be replayed with ``assume_sorted=True``: it
 then streams in constant memory beyond the detectors' own per-key state, and events that go
@@ -23,22 +23,24 @@ so the collector is paused while the history loads, the loaded objects are froze
 ``gc.freeze`` is process-wide: do not run a sorted replay inside a process that relies on
 its own frozen objects staying frozen.
 
-Processes. A sorted replay can split the detectors' work across ``workers`` processes:
-the history is read, parsed and sorted once, then each process (forked: the parsed events
-are shared, not copied or sent) runs the engine over all of it for its share of the keys
-(:class:`~detectors.engine.KeyShard`), and the findings are merged back into the order one
-process gives. Per-key state depends only on the key's own events, so the findings are the
-same, in the same order; an engine with a shared model (the behavioural model) runs in one
-process. Parsing stays in one process (pickling a parsed event and loading it back costs
-more than parsing it), so it bounds the gain. On the 2-vCPU development machine the gain is
-small: each process writes reference counts on pages it shares with the others after the
-fork, and the machine copies each such page slowly, so two processes each took nearly as
-long over half the keys as one over all of them (1.0-1.7x as fast in all, round by round:
-see the README). Where a page fault is cheap, the detectors' share divides by the
-processes.
-Forking needs a process with no other threads (a fork copies one thread and whatever locks
-the others held); elsewhere replay runs in one process. :attr:`ReplaySummary.workers` says
-how many ran.
+Processes. A sorted replay can split its work across ``workers`` processes, by key: each
+(key kind, key) belongs to one process (:class:`~detectors.engine.KeyShard`), and per-key
+state depends only on that key's events. The lines are read once; then the processes
+(forked: the lines are shared, not copied or sent)
+
+1. route a slice of the lines each: which processes need each line, read from its key
+   fields alone (:class:`~detectors.routing.LineRouter`), into a mapping they share;
+2. each parse only the lines they need (about half of them with two processes, since an
+   event matters to the owners of its user and, for the few detectors keyed otherwise, of
+   its source IP or credential), sort them by event time, and run the engine over the
+   keys they own;
+3. send back their findings, merged into the order one process gives (by event time, line
+   number and key kind), and their invalid lines (each reported by one process).
+
+The findings are the same, in the same order, as in one process; an engine with a shared
+model (the behavioural model) runs in one process. Forking needs a process with no other
+threads (a fork copies one thread and whatever locks the others held); elsewhere replay
+runs in one process. :attr:`ReplaySummary.workers` says how many ran.
 
 >>> lines = [
 ...     '{"event_id": "b", "timestamp": "2026-03-02T09:00:05Z", "user": "ann",'
@@ -61,11 +63,13 @@ from __future__ import annotations
 
 import gc
 import heapq
+import mmap
 import multiprocessing
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -78,6 +82,7 @@ from detectors.engine import Engine, KeyShard
 from detectors.errors import AccessGuardError, EventError
 from detectors.events import AccessEvent, compact, parse_event
 from detectors.findings import Finding
+from detectors.routing import LineRouter
 
 __all__ = [
     "EVENTS_PER_WORKER",
@@ -100,7 +105,7 @@ __all__ = [
 MAX_SORTED_EVENTS = 5_000_000
 #: Invalid lines a :class:`ReplayResult` keeps (all are counted and passed to ``on_invalid``).
 MAX_KEPT_INVALID = 1000
-#: Most processes ``workers="auto"`` starts (each runs the engine over the whole history).
+#: Most processes a replay runs in (a line's route is one byte: a bit per process).
 MAX_WORKERS = 8
 #: ``workers="auto"`` starts one process per this many events (forking costs a few ms).
 EVENTS_PER_WORKER = 20_000
@@ -333,21 +338,27 @@ def replay_many(
     that ran (``per_detector`` is left to the caller: there may be several engines). With
     ``assume_sorted`` the events run in input order, in one process.
     """
-    if workers != "auto" and workers < 1:
-        raise ValueError(f"workers must be at least 1 or 'auto', not {workers!r}")
+    if workers != "auto" and not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be 1 to {MAX_WORKERS} or 'auto', not {workers!r}")
     if assume_sorted:
         if workers != 1:
             summary.one_process_because = _STREAMED
         history = list(map(compact, read_history(lines, summary, assume_sorted=True,
                                                   on_invalid=on_invalid)))
         return [list(engine.run(history)) for engine in engines]
+    count = 1
+    if workers != 1:
+        held = lines if isinstance(lines, list) else list(lines)
+        lines = held
+        count, summary.one_process_because = _worker_count(workers, len(held), engines)
+        if count > 1 and sum(1 for x in held if x and not x.isspace()) > max_events:
+            count = 1  # one process says which it is, if more than max_events are valid
+    summary.workers = count
+    if count > 1:
+        return _run_parts(engines, held, count, summary, on_invalid)
     history = _load_frozen(read_events(lines, summary, on_invalid), max_events)
     try:
-        count, summary.one_process_because = _worker_count(workers, len(history), engines)
-        summary.workers = count
-        if count == 1:
-            return [list(engine.run(history)) for engine in engines]
-        return _run_shards(engines, history, count)
+        return [list(engine.run(history)) for engine in engines]
     finally:
         gc.unfreeze()
 
@@ -379,29 +390,66 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-# A finding's place in one process's output: (position of the event that made it in the
-# sorted history, index of its key kind in the engine's key_kinds). One process visits an
-# event's kinds in key_kinds order and owns each (kind, key) alone, so merging the
-# processes' outputs by place gives one process's order.
-_Placed = tuple[tuple[int, int], Finding]
+# A finding's place in one process's output: (time of the event that made it, its line
+# number, index of its key kind in the engine's key_kinds). One process visits events by
+# time, ties in line order, and an event's kinds in key_kinds order; each (kind, key) has
+# exactly one owner, so merging the processes' outputs by place gives one process's order.
+_Placed = tuple[tuple[float, int, int], Finding]
+# What a process sends back: per engine, its placed findings; the invalid lines it reports;
+# how many lines were not blank.
+_Part = tuple[list[list[_Placed]], list[InvalidLine], int]
+# How often a process that has routed its lines looks whether the others have (seconds).
+_POLL = 0.0005
 
 
-def _run_shards(engines: Sequence[Engine], history: list[AccessEvent], count: int
-                ) -> list[list[Finding]]:
+class _Routes:
+    """The processes' routes, shared (an anonymous shared mapping, made before the fork):
+    one byte per line, the mask of the processes that need it (0 for a blank line), then one
+    byte per process, set once it has routed its slice of the lines."""
+
+    def __init__(self, lines: int, count: int) -> None:
+        self.lines, self.count = lines, count
+        self.shared = mmap.mmap(-1, lines + count)
+
+    def slice_of(self, index: int) -> range:
+        return range(self.lines * index // self.count, self.lines * (index + 1) // self.count)
+
+    def done(self, index: int) -> None:
+        self.shared[self.lines + index] = 1
+
+    def wait(self, others_alive: Callable[[], bool]) -> bytes | None:
+        """Every line's mask once all processes have routed theirs; None if, before that,
+        ``others_alive`` says a process it waits on is gone."""
+        flags = slice(self.lines, self.lines + self.count)
+        while self.shared[flags].count(1) < self.count:
+            if not others_alive() and self.shared[flags].count(1) < self.count:
+                return None
+            time.sleep(_POLL)
+        return self.shared[:self.lines]
+
+
+def _run_parts(engines: Sequence[Engine], lines: list[bytes | str], count: int,
+               summary: ReplaySummary, on_invalid: Callable[[InvalidLine], None] | None
+               ) -> list[list[Finding]]:
     ctx = multiprocessing.get_context("fork")
+    routes = _Routes(len(lines), count)
     for stream in (sys.stdout, sys.stderr):  # a child would write out what is buffered again
         stream.flush()
     children: list[tuple[BaseProcess, Connection]] = []
     try:
         for index in range(1, count):
             receive, send = ctx.Pipe(duplex=False)
-            child = ctx.Process(target=_shard_child, daemon=True,
-                                args=(send, engines, history, KeyShard(index, count)))
+            child = ctx.Process(target=_part_child, daemon=True, args=(
+                send, engines, lines, routes, KeyShard(index, count), os.getpid()))
             child.start()
             send.close()
             children.append((child, receive))
-        parts = [_run_shard(engines, history, KeyShard(0, count))]
+        own = _run_part(engines, lines, routes, KeyShard(0, count),
+                        lambda: all(proc.exitcode is None for proc, _ in children))
+        parts = [own] if own is not None else []
         for index, (proc, conn) in enumerate(children, 1):
+            if own is None and proc.exitcode is None:
+                continue  # waiting on the one that failed: see below
             try:
                 ok, payload = conn.recv()
             except EOFError:
@@ -411,41 +459,87 @@ def _run_shards(engines: Sequence[Engine], history: list[AccessEvent], count: in
             if not ok:
                 raise ReplayError(f"replay process {index} of {count} failed: {payload}")
             parts.append(payload)
+        if own is None:  # not reached: a process that is gone raised above
+            raise ReplayError("a replay process stopped before routing its lines")
     finally:
+        gc.unfreeze()
         for proc, conn in children:
             conn.close()
             if proc.is_alive():
                 proc.terminate()
             proc.join()
-    return [[finding for _, finding in heapq.merge(*(part[i] for part in parts),
+        routes.shared.close()
+    summary.events_read += parts[0][2]
+    for bad in heapq.merge(*(part[1] for part in parts), key=attrgetter("line")):
+        summary.invalid += 1
+        if on_invalid is not None:
+            on_invalid(bad)
+    return [[finding for _, finding in heapq.merge(*(part[0][i] for part in parts),
                                                      key=itemgetter(0))]
             for i in range(len(engines))]
 
 
-def _run_shard(engines: Sequence[Engine], history: list[AccessEvent], shard: KeyShard
-               ) -> list[list[_Placed]]:
+def _run_part(engines: Sequence[Engine], lines: list[bytes | str], routes: _Routes,
+              shard: KeyShard, others_alive: Callable[[], bool]) -> _Part | None:
+    """One process's share: its slice of the lines routed
+    (:class:`~detectors.routing.LineRouter`), then, once every process has routed its
+    slice, the lines it needs parsed and sorted and the engines run over the keys it owns.
+    None if a process it waits on is gone. Leaves the loaded events frozen out of the
+    collector (the caller unfreezes)."""
+    route = LineRouter(engines, shard.count).route
+    shared = routes.shared
+    for at in routes.slice_of(shard.index):
+        line = lines[at]
+        shared[at] = route(line, at + 1) if line and not line.isspace() else 0
+    routes.done(shard.index)
+    masks = routes.wait(others_alive)
+    if masks is None:
+        return None
+    me = 1 << shard.index
+    kept: list[tuple[float, int, AccessEvent]] = []
+    invalid: list[InvalidLine] = []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for number, (line, mask) in enumerate(zip(lines, masks, strict=True), 1):
+            if not mask & me:
+                continue
+            try:
+                event = compact(parse_event(line))
+            except EventError as exc:
+                if mask & -mask == me:  # the lowest process it went to reports it
+                    invalid.append(InvalidLine(number, exc.reason))
+                continue
+            kept.append((event.ts, number, event))
+        kept.sort(key=itemgetter(0))  # stable: ties by line number, as in one process
+        gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
     out = []
     for engine in engines:
         kind_index = {kind: i for i, kind in enumerate(engine.key_kinds)}
-        at = -1
+        ts, number = 0.0, 0
 
         def tracked() -> Iterator[AccessEvent]:
-            nonlocal at
-            for at, event in enumerate(history):  # noqa: B007 (read by the caller's loop)
+            nonlocal ts, number
+            for ts, number, event in kept:  # noqa: B007 (read by the caller's loop)
                 yield event
 
-        # engine.run yields an event's findings before it takes the next event, so `at`
-        # is the position of the event that made each finding.
-        out.append([((at, kind_index[f.key_kind]), f) for f in engine.run(tracked(), shard)])
-    return out
+        # engine.run yields an event's findings before it takes the next event, so
+        # (ts, number) is the event that made each finding.
+        out.append([((ts, number, kind_index[f.key_kind]), f)
+                    for f in engine.run(tracked(), shard)])
+    return out, invalid, len(masks) - masks.count(0)
 
 
-def _shard_child(send: Connection, engines: Sequence[Engine], history: list[AccessEvent],
-                 shard: KeyShard) -> None:
+def _part_child(send: Connection, engines: Sequence[Engine], lines: list[bytes | str],
+                routes: _Routes, shard: KeyShard, parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent stops, and terminates its children.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        result: tuple[bool, object] = (True, _run_shard(engines, history, shard))
+        result: tuple[bool, object] = (True, _run_part(
+            engines, lines, routes, shard, lambda: os.getppid() == parent))
     except BaseException as exc:  # reported to the parent, which raises
         result = (False, f"{type(exc).__name__}: {exc}")
     try:

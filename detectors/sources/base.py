@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from detectors.errors import SourceError
-from detectors.events import AccessEvent, _describe, _normalise_ip
+from detectors.events import AccessEvent, _describe, normalise_ip
 
 __all__ = [
     "Adapter",
@@ -161,7 +161,7 @@ def ip_or_none(value: object) -> str | None:
     if _CANONICAL_V4.fullmatch(value):  # already canonical: skip ipaddress (the slow part)
         return value
     try:
-        return _normalise_ip(value)
+        return normalise_ip(value)
     except ValueError:
         return None
 

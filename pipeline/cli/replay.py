@@ -63,8 +63,11 @@ def _workers(text: str) -> int | str:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a number of processes (1 or more) or auto")
+    from detectors.replay import MAX_WORKERS
+
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a number of processes (1 to {MAX_WORKERS}) or auto")
     return value
 
 

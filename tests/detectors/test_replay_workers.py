@@ -122,8 +122,9 @@ def test_a_shared_model_or_a_small_history_runs_in_one_process(shuffled: list[by
     assert result.findings == replay(shuffled, Engine(with_model)).findings
     assert len(shuffled) < EVENTS_PER_WORKER
     assert replay(shuffled, rules(), workers="auto").summary.workers == 1
-    with pytest.raises(ValueError, match="at least 1"):
-        replay(shuffled, rules(), workers=0)
+    for wrong in (0, 9):
+        with pytest.raises(ValueError, match="1 to 8"):
+            replay(shuffled, rules(), workers=wrong)
     with pytest.raises(ValueError, match="shared model"):
         list(Engine(with_model).run([], KeyShard(0, 2)))
 
@@ -142,26 +143,26 @@ def test_auto_starts_one_process_per_block_of_events_up_to_the_cpus(monkeypatch)
 
 def test_a_failing_process_is_an_error_not_fewer_alerts(shuffled: list[bytes],
                                                         monkeypatch) -> None:
-    real = replay_module._run_shard
+    real = replay_module._run_part
 
-    def fail_in_the_child(engines, history, shard):  # type: ignore[no-untyped-def]
+    def fail_in_the_child(engines, lines, routes, shard, alive):  # type: ignore[no-untyped-def]
         if shard.index == 1:
             raise RuntimeError("detector blew up")
-        return real(engines, history, shard)
+        return real(engines, lines, routes, shard, alive)
 
-    monkeypatch.setattr(replay_module, "_run_shard", fail_in_the_child)
+    monkeypatch.setattr(replay_module, "_run_part", fail_in_the_child)
     with pytest.raises(ReplayError, match="process 1 of 2 failed: RuntimeError: detector"):
         replay(shuffled, rules(), workers=2)
 
 
 def test_a_process_that_dies_is_an_error(shuffled: list[bytes], monkeypatch) -> None:
-    real = replay_module._run_shard
+    real = replay_module._run_part
 
-    def die_in_the_child(engines, history, shard):  # type: ignore[no-untyped-def]
+    def die_in_the_child(engines, lines, routes, shard, alive):  # type: ignore[no-untyped-def]
         if shard.index == 2:
             os._exit(3)
-        return real(engines, history, shard)
+        return real(engines, lines, routes, shard, alive)
 
-    monkeypatch.setattr(replay_module, "_run_shard", die_in_the_child)
+    monkeypatch.setattr(replay_module, "_run_part", die_in_the_child)
     with pytest.raises(ReplayError, match=r"process 2 of 3 died \(exit code 3\)"):
         replay(shuffled, rules(), workers=3)

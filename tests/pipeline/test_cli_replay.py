@@ -263,7 +263,8 @@ def test_workers_give_the_same_alerts_and_diff(tmp_path: Path, history: Path,
     with_model = cli("-j", "2", config=EXAMPLE_POLICY)
     assert "--workers 2: ran in one process: the behavioural model is on" in with_model.stderr
     assert "detectors in" not in with_model.stdout
-    with pytest.raises(SystemExit) as bad:
-        main(["replay", str(history), "--workers", "none"])
-    assert bad.value.code == 2
-    assert "a number of processes (1 or more) or auto" in capsys.readouterr().err
+    for wrong in ("none", "0", "9"):
+        with pytest.raises(SystemExit) as bad:
+            main(["replay", str(history), "--workers", wrong])
+        assert bad.value.code == 2
+        assert "a number of processes (1 to 8) or auto" in capsys.readouterr().err
