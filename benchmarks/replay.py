@@ -31,8 +31,9 @@ alternating, the rate the command prints (reading, parsing, sorting, detecting; 
 interpreter's start):
 
 - ``--workers 1``: one process;
-- ``--workers auto``: the default: parsed and sorted once, the detectors split by key
-  across processes (one per CPU here, see ``detectors.replay``).
+- ``--workers auto``: the default: the keys split across processes (one per CPU here),
+  each parsing only the lines it needs and running the detectors over its keys (see
+  ``detectors.replay``).
 
 The verdict is the ``--workers auto`` figure: what an analyst gets from the command. (A
 fork from this benchmark's own process, which holds several copies of the history, gains

@@ -329,7 +329,7 @@ def replay_many(
     on_invalid: Callable[[InvalidLine], None] | None = None,
     workers: Workers = 1,
 ) -> list[list[Finding]]:
-    """Each engine's findings over the same history, read, parsed and sorted once: what
+    """Each engine's findings over the same history, read once: what
     :func:`run_engine` gives over :func:`read_history`'s events, in the same order.
 
     ``workers`` processes split the keys between them (see "Processes" above). ``"auto"``
