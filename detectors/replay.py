@@ -8,12 +8,13 @@ them, because the :class:`~detectors.engine.Engine` is the same.
 Memory. Event-time order needs a sort, and a sort needs every event in memory: replay keeps
 the parsed events (about 0.8 KiB each with nine fields given, sharing their sets of given
 fields: :func:`~detectors.events.compact`; split across processes, the lines as read too,
-and each process only the events it needs) and refuses more than ``max_events`` (default :data:`MAX_SORTED_EVENTS`, a few GiB at most) with a
-:class:`ReplayError`. A history that is already in event-time order (what an archive or a
-Kafka export of one partition usually is) can be replayed with ``assume_sorted=True``: it
-then streams in constant memory beyond the detectors' own per-key state, and events that go
-back in time are processed where they are, as a live worker would, and counted in
-``ReplaySummary.out_of_order`` so a wrong assumption is visible.
+and each process only the events it needs) and refuses more than ``max_events`` (default
+:data:`MAX_SORTED_EVENTS`, a few GiB at most) with a :class:`ReplayError`. A history that
+is already in event-time order (what an archive or a Kafka export of one partition usually
+is) can be replayed with ``assume_sorted=True``: it then streams in constant memory beyond
+the detectors' own per-key state, and events that go back in time are processed where they
+are, as a live worker would, and counted in ``ReplaySummary.out_of_order`` so a wrong
+assumption is visible.
 
 Garbage collection. A sorted replay holds the whole history as long-lived objects, and
 CPython's cyclic collector would rescan all of them on every full pass while the detectors
@@ -29,7 +30,7 @@ state depends only on that key's events. The lines are read once; then the proce
 (forked: the lines are shared, not copied or sent)
 
 1. route a slice of the lines each: which processes need each line, read from its key
-   fields alone (:class:`~detectors.routing.LineRouter`), into a mapping they share;
+   fields alone (:class:`~detectors.sharding.LineRouter`), into a mapping they share;
 2. each parse only the lines they need (about half of them with two processes, since an
    event matters to the owners of its user and, for the few detectors keyed otherwise, of
    its source IP or credential), sort them by event time, and run the engine over the
@@ -82,7 +83,7 @@ from detectors.engine import Engine, KeyShard
 from detectors.errors import AccessGuardError, EventError
 from detectors.events import AccessEvent, compact, parse_event
 from detectors.findings import Finding
-from detectors.routing import LineRouter
+from detectors.sharding import LineRouter
 
 __all__ = [
     "EVENTS_PER_WORKER",
@@ -348,8 +349,7 @@ def replay_many(
         return [list(engine.run(history)) for engine in engines]
     count = 1
     if workers != 1:
-        held = lines if isinstance(lines, list) else list(lines)
-        lines = held
+        lines = held = lines if isinstance(lines, list) else list(lines)
         count, summary.one_process_because = _worker_count(workers, len(held), engines)
         if count > 1 and sum(1 for x in held if x and not x.isspace()) > max_events:
             count = 1  # one process says which it is, if more than max_events are valid
@@ -482,7 +482,7 @@ def _run_parts(engines: Sequence[Engine], lines: list[bytes | str], count: int,
 def _run_part(engines: Sequence[Engine], lines: list[bytes | str], routes: _Routes,
               shard: KeyShard, others_alive: Callable[[], bool]) -> _Part | None:
     """One process's share: its slice of the lines routed
-    (:class:`~detectors.routing.LineRouter`), then, once every process has routed its
+    (:class:`~detectors.sharding.LineRouter`), then, once every process has routed its
     slice, the lines it needs parsed and sorted and the engines run over the keys it owns.
     None if a process it waits on is gone. Leaves the loaded events frozen out of the
     collector (the caller unfreezes)."""

@@ -13,8 +13,8 @@ from detectors.errors import EventError
 from detectors.evaluate import RULE_DETECTORS
 from detectors.events import parse_event
 from detectors.replay import ReplaySummary, _Routes, replay, replay_many
-from detectors.routing import LineRouter, reporter
 from detectors.scenario import ATTACKS, ScenarioSpec, generate, policy_config
+from detectors.sharding import LineRouter, reporter
 
 BASE = {"event_id": "e1", "timestamp": "2026-03-02T09:00:00Z", "user": "ann",
         "action": "login", "outcome": "failure", "source_ip": "203.0.113.9"}
