@@ -166,3 +166,37 @@ def test_a_process_that_dies_is_an_error(shuffled: list[bytes], monkeypatch) -> 
     monkeypatch.setattr(replay_module, "_run_part", die_in_the_child)
     with pytest.raises(ReplayError, match=r"process 2 of 3 died \(exit code 3\)"):
         replay(shuffled, rules(), workers=3)
+
+
+def test_a_process_that_dies_after_routing_is_an_error(shuffled: list[bytes],
+                                                       monkeypatch) -> None:
+    # the others have waited for its routes and gone on: its findings are missing
+    real_wait = replay_module._Routes.wait
+
+    def wait_then_die(self, others_alive):  # type: ignore[no-untyped-def]
+        masks = real_wait(self, others_alive)
+        if os.getpid() != parent:
+            os._exit(5)
+        return masks
+
+    parent = os.getpid()
+    monkeypatch.setattr(replay_module._Routes, "wait", wait_then_die)
+    with pytest.raises(ReplayError, match=r"process 1 of 2 died \(exit code 5\)"):
+        replay(shuffled, rules(), workers=2)
+
+
+def test_when_the_first_process_fails_the_others_are_stopped(shuffled: list[bytes],
+                                                             monkeypatch) -> None:
+    import multiprocessing
+
+    real = replay_module._run_part
+
+    def fail_in_the_parent(engines, lines, routes, shard, alive):  # type: ignore[no-untyped-def]
+        if shard.index == 0:
+            raise RuntimeError("parent blew up")
+        return real(engines, lines, routes, shard, alive)  # waits for the parent's routes
+
+    monkeypatch.setattr(replay_module, "_run_part", fail_in_the_parent)
+    with pytest.raises(RuntimeError, match="parent blew up"):
+        replay(shuffled, rules(), workers=3)
+    assert multiprocessing.active_children() == []
