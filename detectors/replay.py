@@ -83,7 +83,7 @@ from detectors.engine import Engine, KeyShard
 from detectors.errors import AccessGuardError, EventError
 from detectors.events import AccessEvent, compact, parse_event
 from detectors.findings import Finding
-from detectors.sharding import LineRouter
+from detectors.sharding import LineRouter, reporter
 
 __all__ = [
     "EVENTS_PER_WORKER",
@@ -507,7 +507,7 @@ def _run_part(engines: Sequence[Engine], lines: list[bytes | str], routes: _Rout
             try:
                 event = compact(parse_event(line))
             except EventError as exc:
-                if mask & -mask == me:  # the lowest process it went to reports it
+                if reporter(mask) == shard.index:
                     invalid.append(InvalidLine(number, exc.reason))
                 continue
             kept.append((event.ts, number, event))
