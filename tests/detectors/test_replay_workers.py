@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -141,29 +142,33 @@ def test_auto_starts_one_process_per_block_of_events_up_to_the_cpus(monkeypatch)
     assert count(6, 10, engines) == 6  # asked for: as asked
 
 
-def test_a_failing_process_is_an_error_not_fewer_alerts(shuffled: list[bytes],
-                                                        monkeypatch) -> None:
+def sabotage(monkeypatch, index: int, act: Callable[[], None]) -> None:  # type: ignore[no-untyped-def]
+    """Process ``index`` of a split replay calls ``act`` before doing its share."""
     real = replay_module._run_part
 
-    def fail_in_the_child(engines, lines, routes, shard, alive):  # type: ignore[no-untyped-def]
-        if shard.index == 1:
-            raise RuntimeError("detector blew up")
+    def part(engines, lines, routes, shard, alive):  # type: ignore[no-untyped-def]
+        if shard.index == index:
+            act()
         return real(engines, lines, routes, shard, alive)
 
-    monkeypatch.setattr(replay_module, "_run_part", fail_in_the_child)
+    monkeypatch.setattr(replay_module, "_run_part", part)
+
+
+def raising(message: str) -> Callable[[], None]:
+    def act() -> None:
+        raise RuntimeError(message)
+    return act
+
+
+def test_a_failing_process_is_an_error_not_fewer_alerts(shuffled: list[bytes],
+                                                        monkeypatch) -> None:
+    sabotage(monkeypatch, 1, raising("detector blew up"))
     with pytest.raises(ReplayError, match="process 1 of 2 failed: RuntimeError: detector"):
         replay(shuffled, rules(), workers=2)
 
 
 def test_a_process_that_dies_is_an_error(shuffled: list[bytes], monkeypatch) -> None:
-    real = replay_module._run_part
-
-    def die_in_the_child(engines, lines, routes, shard, alive):  # type: ignore[no-untyped-def]
-        if shard.index == 2:
-            os._exit(3)
-        return real(engines, lines, routes, shard, alive)
-
-    monkeypatch.setattr(replay_module, "_run_part", die_in_the_child)
+    sabotage(monkeypatch, 2, lambda: os._exit(3))
     with pytest.raises(ReplayError, match=r"process 2 of 3 died \(exit code 3\)"):
         replay(shuffled, rules(), workers=3)
 
@@ -189,14 +194,7 @@ def test_when_the_first_process_fails_the_others_are_stopped(shuffled: list[byte
                                                              monkeypatch) -> None:
     import multiprocessing
 
-    real = replay_module._run_part
-
-    def fail_in_the_parent(engines, lines, routes, shard, alive):  # type: ignore[no-untyped-def]
-        if shard.index == 0:
-            raise RuntimeError("parent blew up")
-        return real(engines, lines, routes, shard, alive)  # waits for the parent's routes
-
-    monkeypatch.setattr(replay_module, "_run_part", fail_in_the_parent)
+    sabotage(monkeypatch, 0, raising("parent blew up"))  # the others wait for its routes
     with pytest.raises(RuntimeError, match="parent blew up"):
         replay(shuffled, rules(), workers=3)
     assert multiprocessing.active_children() == []
