@@ -184,9 +184,7 @@ class Engine:
         known = self._takes.get(pair)
         if known is not None:  # the (action, outcome) alone decides
             return known
-        plan = self._dispatch.get(pair)
-        if plan is None:
-            plan = self._plan(kind, event.action, event.outcome)
+        plan = self._plan(kind, event.action, event.outcome)
         if all(accepts is None for _, _, accepts, _, _, _ in plan):
             if len(self._takes) < MAX_DISPATCH_ENTRIES:
                 self._takes[pair] = bool(plan)
@@ -197,10 +195,7 @@ class Engine:
         """Whether any detector of ``kind`` admits events of this (action, outcome). When
         none does, such events leave every ``kind`` key's state as it was (see
         :meth:`accepts`, which may still say no to a given event)."""
-        plan = self._dispatch.get((kind, action, outcome))
-        if plan is None:
-            plan = self._plan(kind, action, outcome)
-        return bool(plan)
+        return bool(self._plan(kind, action, outcome))
 
     def step(
         self, kind: KeyKind, state: KeyState | None, event: AccessEvent
@@ -210,10 +205,7 @@ class Engine:
         An event that no detector of this kind accepts leaves the state untouched (a key only
         such events touch keeps no state): duplicates of it could change nothing anyway.
         """
-        plan = self._dispatch.get((kind, event.action, event.outcome))
-        if plan is None:
-            plan = self._plan(kind, event.action, event.outcome)
-        return self._step_plan(plan, state, event, None)
+        return self._step_plan(self._plan(kind, event.action, event.outcome), state, event, None)
 
     @staticmethod
     def _step_plan(plan: _Plan, state: KeyState | None, event: AccessEvent, sid: str | None
@@ -253,6 +245,10 @@ class Engine:
         return st, findings
 
     def _plan(self, kind: KeyKind, action: str, outcome: str) -> _Plan:
+        """The detectors of ``kind`` that admit (action, outcome), bound once and kept."""
+        known = self._dispatch.get((kind, action, outcome))
+        if known is not None:
+            return known
         plan = tuple(
             (det.name,
              det.needs_state(action, outcome),

@@ -351,7 +351,8 @@ def replay_many(
     if workers != 1:
         lines = held = lines if isinstance(lines, list) else list(lines)
         count, summary.one_process_because = _worker_count(workers, len(held), engines)
-        if count > 1 and sum(1 for x in held if x and not x.isspace()) > max_events:
+        if count > 1 and len(held) > max_events and sum(
+                1 for x in held if x and not x.isspace()) > max_events:
             count = 1  # one process says which it is, if more than max_events are valid
     summary.workers = count
     if count > 1:
