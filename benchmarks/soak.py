@@ -58,6 +58,7 @@ from pipeline.kafka import ensure_topics, make_producer
 from pipeline.receiver import WebhookReceiver
 
 SAMPLE_SECONDS = 10.0
+SEND_EVERY_SECONDS = 0.5  # the load generator's send interval (see the docstring)
 FLAT = 0.10
 
 
@@ -111,7 +112,7 @@ class Committed:
 
 async def soak(bootstrap: str, group: str, pid: int, stream: Iterator[tuple[bytes, bytes]],
                rate: float, seconds: float, *, broker_pid: int | None = None,
-               give_up_lag: float = float("inf"), send_every: float = 0.5
+               give_up_lag: float = float("inf"), send_every: float = SEND_EVERY_SECONDS
                ) -> tuple[list[tuple[float, int]], int, int]:
     """(RSS samples, messages sent, committed within a minute of the last send)."""
     async with Committed(bootstrap, group) as committed:
@@ -181,9 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "embedded broker; topics are created if missing")
     ap.add_argument("--give-up-seconds", type=float, default=120.0,
                     help="stop early once this many seconds of events are not yet committed")
-    ap.add_argument("--send-every", type=float, default=0.5, metavar="SECONDS",
+    ap.add_argument("--send-every", type=float, default=SEND_EVERY_SECONDS, metavar="SECONDS",
                     help="how often the load generator sends what is due: each send is one "
-                    "record batch per partition (default 0.5)")
+                    f"record batch per partition (default {SEND_EVERY_SECONDS:g})")
     ns = ap.parse_args(argv)
     la = load_average()
     print(f"soak: {ns.minutes:g} min; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}; "
